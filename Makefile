@@ -1,0 +1,22 @@
+# One bootstrap for everything: `make test` and `make lab` create .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# nbgrader calls `alembic` through PATH: keep the venv's bin/ first.
+export PATH := $(abspath $(BIN)):$(PATH)
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lab clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+clean:
+	rm -rf .course solutions_executed artifacts .pytest_cache

@@ -1,0 +1,1 @@
+"""The course's grading side: nbgrader glue, check helpers and the lstm-course CLI."""
