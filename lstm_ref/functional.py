@@ -34,7 +34,7 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-# --- Elman RNN -------------------------------------------------------------------------
+# --- Elman RNN ------------------------------------------------------------------------
 
 
 def rnn_step(x_proj, h_0, w_hh, b_hh=None, nonlinearity="tanh"):
@@ -63,11 +63,11 @@ def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
     return rnn_step(linear(input, w_ih, b_ih), hx, w_hh, b_hh, nonlinearity)
 
 
-# --- LSTM ------------------------------------------------------------------------------
+# --- LSTM -----------------------------------------------------------------------------
 
 
 def lstm_step(x_proj, hx, w_hh, b_hh=None, w_hr=None):
-    """One LSTM step given the input part ``x_proj = x W_ih^T + b_ih``, shape (N, 4*H)."""
+    """One LSTM step given the input part ``x_proj = x W_ih^T + b_ih``, (N, 4*H)."""
     h_0, c_0 = hx
     gates = x_proj + linear(h_0, w_hh, b_hh)  # (N, 4*H)
     i, f, g, o = gates.chunk(4, dim=-1)  # torch's order: input, forget, cell, output
@@ -121,8 +121,8 @@ def lstm_cell_backward(
 
     .. math::
         \begin{array}{ll}
-        \delta m = \delta h' \, W_{hr} \text{ (or } \delta h' \text{ without projection)},
-        \quad m = o \odot \tanh(c') \\
+        m = o \odot \tanh(c'), \quad \delta m = \delta h' \, W_{hr}
+        \text{ (or } \delta h' \text{ if no } W_{hr}) \\
         \delta o = \delta m \odot \tanh(c') \\
         \delta c' \mathrel{+}= \delta m \odot o \odot (1 - \tanh^2(c')) \\
         \delta c = \delta c' \odot f, \quad \delta f = \delta c' \odot c, \quad
@@ -157,7 +157,8 @@ def lstm_cell_backward(
     m = o * tanh_c_1  # h' before the projection, (N, H)
 
     # Backward, in reverse order of the forward.
-    grad_h = torch.zeros_like(m if w_hr is None else m @ w_hr.T) if grad_h is None else grad_h
+    if grad_h is None:
+        grad_h = torch.zeros_like(m if w_hr is None else m @ w_hr.T)
     grad_c = torch.zeros_like(c_1) if grad_c is None else grad_c
     grad_w_hr = None if w_hr is None else grad_h.T @ m  # (P, H)
     grad_m = grad_h if w_hr is None else grad_h @ w_hr  # (N, H)
@@ -166,8 +167,12 @@ def lstm_cell_backward(
     grad_i, grad_f, grad_g = grad_c_1 * g, grad_c_1 * c_0, grad_c_1 * i
     grad_c_0 = grad_c_1 * f
     grad_gates = torch.cat(  # (N, 4*H): through sigmoid' = s(1-s) and tanh' = 1-t^2
-        [grad_i * i * (1 - i), grad_f * f * (1 - f), grad_g * (1 - g**2),
-         grad_o * o * (1 - o)],
+        [
+            grad_i * i * (1 - i),
+            grad_f * f * (1 - f),
+            grad_g * (1 - g**2),
+            grad_o * o * (1 - o),
+        ],
         dim=-1,
     )
     grad_b = grad_gates.sum(0)  # (4*H,)
@@ -187,11 +192,11 @@ def lstm_cell_backward(
     return grads
 
 
-# --- GRU -------------------------------------------------------------------------------
+# --- GRU ------------------------------------------------------------------------------
 
 
 def gru_step(x_proj, h_0, w_hh, b_hh=None):
-    """One GRU step given the input part ``x_proj = x W_ih^T + b_ih``, shape (N, 3*H)."""
+    """One GRU step given the input part ``x_proj = x W_ih^T + b_ih``, (N, 3*H)."""
     x_r, x_z, x_n = x_proj.chunk(3, dim=-1)  # torch's order: reset, update, new
     h_r, h_z, h_n = linear(h_0, w_hh, b_hh).chunk(3, dim=-1)
     r = torch.sigmoid(x_r + h_r)  # (N, H)
@@ -225,7 +230,7 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return gru_step(linear(input, w_ih, b_ih), hx, w_hh, b_hh)
 
 
-# --- along a sequence ------------------------------------------------------------------
+# --- along a sequence -----------------------------------------------------------------
 
 
 def unroll(step, inputs, state, batch_sizes, reverse=False):
@@ -255,7 +260,9 @@ def unroll(step, inputs, state, batch_sizes, reverse=False):
         n = batch_sizes[t]
         active = step(inputs[starts[t] : starts[t + 1]], tuple(s[:n] for s in state))
         if n < state[0].shape[0]:  # keep the rows of the inactive sequences
-            active = tuple(torch.cat([a, s[n:]]) for a, s in zip(active, state))
+            active = tuple(
+                torch.cat([a, s[n:]]) for a, s in zip(active, state, strict=True)
+            )
         state = active
         outputs[t] = active[0][:n]
     return torch.cat(outputs), state
@@ -274,7 +281,7 @@ def lstm_layer(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None, reverse=F
         (output, (h_n, c_n)): output (L, N, H_out) holds h_t of every step.
     """
     L, N, _ = input.shape
-    x_proj = linear(input, w_ih, b_ih).reshape(L * N, -1)  # (L*N, 4*H), all steps at once
+    x_proj = linear(input, w_ih, b_ih).reshape(L * N, -1)  # (L*N, 4*H): all steps
 
     def step(x_t, state):
         return lstm_step(x_t, state, w_hh, b_hh, w_hr)
