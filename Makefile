@@ -6,6 +6,10 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed
 
+PORT      ?= 8888
+BROWSER   ?= yes
+NOTEBOOKS ?= notebooks
+
 .PHONY: install test lab clean
 
 install: $(STAMP)
@@ -17,6 +21,11 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+# JupyterLab on the student release: make lab [PORT=8899] [BROWSER=no] [NOTEBOOKS=dir]
+lab: $(STAMP)
+	$(BIN)/python -m autograder.lab --port $(PORT) --root $(NOTEBOOKS) \
+		$(if $(filter no,$(BROWSER)),--no-browser)
 
 clean:
 	rm -rf .course solutions_executed artifacts .pytest_cache
