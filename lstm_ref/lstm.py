@@ -1,0 +1,127 @@
+"""``LSTM``: torch.nn.LSTM, written as the loop its docstring describes."""
+
+from .base import RNNBase
+from .functional import lstm_step
+
+
+class LSTM(RNNBase):
+    r"""A multi-layer long short-term memory (LSTM) RNN over an input sequence.
+
+    Every layer computes, for each time step :math:`t`:
+
+    .. math::
+        \begin{array}{ll}
+        i_t = \sigma(x_t W_{ii}^T + b_{ii} + h_{t-1} W_{hi}^T + b_{hi}) \\
+        f_t = \sigma(x_t W_{if}^T + b_{if} + h_{t-1} W_{hf}^T + b_{hf}) \\
+        g_t = \tanh(x_t W_{ig}^T + b_{ig} + h_{t-1} W_{hg}^T + b_{hg}) \\
+        o_t = \sigma(x_t W_{io}^T + b_{io} + h_{t-1} W_{ho}^T + b_{ho}) \\
+        c_t = f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t = o_t \odot \tanh(c_t) \\
+        \end{array}
+
+    where :math:`x_t` is the input at time :math:`t` (for layer :math:`l > 0`, the
+    output :math:`h^{(l-1)}_t` of the layer below, after dropout in training),
+    :math:`h_{t-1}, c_{t-1}` the layer's previous hidden and cell states (the initial
+    ones at :math:`t = 0`), :math:`i, f, g, o` the input, forget, cell and output
+    gates, :math:`\sigma` the sigmoid and :math:`\odot` the elementwise product.
+    With ``proj_size > 0``, :math:`h_t = (o_t \odot \tanh(c_t)) W_{hr}^T`: the
+    projected :math:`h_t` is what recurs and what is output.
+
+    Args:
+        input_size: features of the input :math:`x`
+        hidden_size: features of the hidden state :math:`h` (and of :math:`c`)
+        num_layers: number of stacked layers. Default: 1
+        bias: if ``False``, no ``b_ih`` and ``b_hh``. Default: ``True``
+        batch_first: input and output are (N, L, *) instead of (L, N, *); never
+            h and c. Default: ``False``
+        dropout: dropout probability on the output of every layer but the last,
+            in training mode only. Default: 0
+        bidirectional: add a reverse direction, run from t = L-1 down to 0.
+            Default: ``False``
+        proj_size: if ``> 0``, project h to this size. Default: 0
+
+    Inputs: input, (h_0, c_0)
+        * **input**: (L, H_in) unbatched, (L, N, H_in), or (N, L, H_in) with
+          ``batch_first``; or a ``PackedSequence``.
+        * **h_0**: (D * num_layers, H_out) unbatched or (D * num_layers, N, H_out).
+        * **c_0**: (D * num_layers, H_cell) unbatched or (D * num_layers, N, H_cell).
+          Both default to zeros.
+
+    Outputs: output, (h_n, c_n)
+        * **output**: (L, D * H_out) unbatched, (L, N, D * H_out), or (N, L, D * H_out)
+          with ``batch_first``: h_t of the last layer for every t, the two
+          directions concatenated. A ``PackedSequence`` if the input was one.
+        * **h_n**: (D * num_layers, N, H_out): the final h of every layer and
+          direction, at index ``layer * D + direction``. The reverse direction ends
+          at t = 0, so ``h_n[-1]`` is ``output[0, :, H_out:]``, not ``output[-1]``.
+        * **c_n**: (D * num_layers, N, H_cell): the final cell states.
+
+    where:
+
+    .. math::
+        \begin{aligned}
+        N ={} & \text{batch size} \\
+        L ={} & \text{sequence length} \\
+        D ={} & 2 \text{ if bidirectional else } 1 \\
+        H_{in} ={} & \text{input\_size} \\
+        H_{cell} ={} & \text{hidden\_size} \\
+        H_{out} ={} & \text{proj\_size if proj\_size} > 0 \text{ else hidden\_size}
+        \end{aligned}
+
+    Attributes:
+        weight_ih_l[k]: (4*H_cell, H_in) for k = 0, else (4*H_cell, D * H_out),
+            the four gates stacked as ``[W_ii | W_if | W_ig | W_io]``
+        weight_hh_l[k]: (4*H_cell, H_out)
+        bias_ih_l[k], bias_hh_l[k]: (4*H_cell)
+        weight_hr_l[k]: (proj_size, H_cell), only with ``proj_size > 0``
+        ..._reverse: the same for the reverse direction.
+        All drawn from :math:`\mathcal{U}(-1/\sqrt{H_{cell}}, 1/\sqrt{H_{cell}})`.
+
+    Examples::
+
+        >>> lstm = LSTM(10, 20, 2)
+        >>> input = torch.randn(5, 3, 10)
+        >>> h0, c0 = torch.randn(2, 3, 20), torch.randn(2, 3, 20)
+        >>> output, (hn, cn) = lstm(input, (h0, c0))
+    """
+
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device,
+            dtype,
+        )
+
+    def state_sizes(self):
+        h_out = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (h_out, self.hidden_size)
+
+    def step(self, x_proj, state, weights):
+        w = weights
+        return lstm_step(x_proj, state, w["weight_hh"], w["bias_hh"], w["weight_hr"])
+
+    def _as_state(self, hx):
+        return (hx[0], hx[1])
+
+    def _from_state(self, state):
+        return state
