@@ -1,0 +1,158 @@
+"""`lstm-course`: regenerate releases, prove the masters, check and grade notebooks.
+
+Every expected failure is a `CourseError`, caught once in `main` and printed as
+one line; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from autograder import course, settings
+from autograder.errors import CourseError
+from autograder.table import points, render
+
+
+def cmd_release(args) -> int:
+    from autograder.release import release
+
+    ids = course.select(args.ids, args.masters)
+    stale = release(ids, check=args.check, masters=args.masters, target=args.target)
+    if args.check:
+        for path in stale:
+            print(f"out of date: {path}")
+        print("release is up to date" if not stale else "run `lstm-course release`")
+        return 1 if stale else 0
+    print(f"regenerated {len(stale)} file(s) for {len(ids)} assignment(s)")
+    return 0
+
+
+def cmd_solutions(args) -> int:
+    from autograder.solutions import solutions
+
+    ids = course.select(args.ids, args.masters)
+    proofs = solutions(ids, args.masters, args.executed, args.timeout)
+    rows = [
+        (p.assignment, points(*p.master), points(*p.release), "ok" if p.ok else "FAILED")
+        for p in proofs
+    ]
+    print(render(("assignment", "master", "release", "status"), rows))
+    for proof in proofs:
+        for problem in proof.problems:
+            print(f"{proof.assignment}: {problem}")
+    print(f"executed solutions in {args.executed}")
+    return 0 if all(p.ok for p in proofs) else 1
+
+
+def cmd_check(args) -> int:
+    from autograder.check import by_exercise, check
+
+    paths = args.paths or sorted(course.RELEASE.glob("*/*.ipynb"))
+    if not paths:
+        raise CourseError("no notebooks given and none under notebooks/")
+    reports = check(paths, args.masters, args.timeout)
+    if args.json:
+        data = [r.as_json() for r in reports]
+        print(json.dumps(data[0] if len(args.paths) == 1 else data, indent=2))
+    elif len(reports) == 1 and not reports[0].problem.startswith(str(reports[0].path)):
+        report = reports[0]
+        rows = [(e, points(s, m), line) for e, s, m, line in by_exercise(report)]
+        print(render(("exercise", "points", "feedback"), rows))
+        print(f"total  {points(report.score, report.max_score)}  ({report.assignment})")
+    else:
+        rows = [
+            (r.assignment or "?", points(r.score, r.max_score), r.problem or r.path)
+            for r in reports
+        ]
+        print(render(("assignment", "points", "notebook"), rows))
+        print(f"total  {points(sum(r.score for r in reports), sum(r.max_score for r in reports))}")
+    for report in reports:
+        if report.problem:
+            print(f"lstm-course: {report.problem}", file=sys.stderr)
+    return 1 if any(r.problem for r in reports) else 0
+
+
+def cmd_grade(args) -> int:
+    from autograder.grade import grade
+
+    if args.jobs < 1:
+        raise CourseError("--jobs must be at least 1")
+    outcomes, csv_path = grade(
+        args.submissions, args.jobs, args.db, args.workdir, args.masters, args.timeout,
+        progress=not args.quiet,
+    )
+    rows = [
+        (o.student, o.assignment, points(o.score, o.max_score), o.problem or "ok")
+        for o in outcomes
+    ]
+    print(render(("student", "assignment", "points", "note"), rows))
+    problems = sum(bool(o.problem) for o in outcomes)
+    print(f"graded {len(outcomes)} submission(s), {problems} with problems; grades: {csv_path}")
+    print(f"feedback pages: {Path(args.workdir) / 'feedback'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="lstm-course", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks and logs")
+    common.add_argument(
+        "--masters", type=Path, default=course.MASTERS, help="folder of the masters"
+    )
+    common.add_argument(
+        "--timeout", type=int, default=settings.DEFAULT_TIMEOUT,
+        help="seconds a cell may run (default %(default)s)",
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", parents=[common], help="regenerate notebooks/")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    p.add_argument("--target", type=Path, default=course.RELEASE, help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_release)
+
+    p = sub.add_parser("solutions", parents=[common], help="prove every master")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--executed", type=Path, default=course.ROOT / "solutions_executed")
+    p.set_defaults(run=cmd_solutions)
+
+    p = sub.add_parser("check", parents=[common], help="grade your own notebooks")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH.ipynb")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("grade", parents=[common], help="grade a class's submissions")
+    p.add_argument("submissions", type=Path, help="folder or zip: <student>/<id>/*.ipynb")
+    p.add_argument("--jobs", type=int, default=1, help="grade N submissions at once")
+    p.add_argument("--db", default=None, help="SQLAlchemy URL of the gradebook")
+    p.add_argument("--workdir", type=Path, default=course.WORK, help="gradebook, feedback")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=cmd_grade)
+    return top
+
+
+def quiet_libraries() -> None:
+    """nbgrader and SQLAlchemy talk a lot; the CLI reports outcomes itself."""
+    logging.getLogger("traitlets").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not args.debug:
+        quiet_libraries()
+    try:
+        return args.run(args)
+    except CourseError as error:
+        if args.debug:
+            raise
+        print(f"lstm-course: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lstm-course: interrupted", file=sys.stderr)
+        return 130

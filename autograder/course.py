@@ -1,0 +1,161 @@
+"""Where the course lives, and private nbgrader courses built on the fly.
+
+A `TempCourse` is a real nbgrader course in a temporary folder, with its own
+gradebook: `check` grades one learner's notebook in one, and each `grade --jobs`
+worker grades its share of the students in its own (sqlite is not safe to share
+between processes, nbgrader #174).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+
+from autograder import settings
+from autograder.errors import CourseError
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTERS = ROOT / "solutions"
+RELEASE = ROOT / "notebooks"
+WORK = ROOT / ".course"
+COURSE_ID = "lstm-course"
+
+
+def assignments(masters: Path = MASTERS) -> list[str]:
+    """Ids of every assignment with a master `<masters>/<id>/<id>.ipynb`."""
+    if not masters.is_dir():
+        return []
+    return sorted(p.name for p in masters.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def select(ids: list[str] | None, masters: Path = MASTERS) -> list[str]:
+    """The requested assignment ids (all when none), each checked to exist."""
+    known = assignments(masters)
+    for id_ in ids or []:
+        if id_ not in known:
+            raise CourseError(f"no assignment {id_!r} in {masters} (known: {', '.join(known)})")
+    return list(ids) if ids else known
+
+
+@dataclass
+class GradedCell:
+    grade_id: str
+    score: float
+    max_score: float
+    auto_score: float | None = None
+    needs_manual_grade: bool = False
+
+
+def config(root: Path, masters: Path, db_url: str, timeout: int) -> Config:
+    """The nbgrader config of a course at `root` whose source is `masters`."""
+    c = Config()
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = str(masters)
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.db_url = db_url
+    c.Exchange.root = str(root / "exchange")
+    c.NbGraderAPI.log_level = logging.WARNING
+    return settings.apply(c, timeout)
+
+
+class TempCourse:
+    """A private nbgrader course in a temporary folder; a context manager."""
+
+    def __init__(
+        self,
+        masters: Path = MASTERS,
+        timeout: int = settings.DEFAULT_TIMEOUT,
+        root: Path | None = None,
+        db_url: str | None = None,
+    ):
+        self._own_root = root is None
+        self.root = Path(root or tempfile.mkdtemp(prefix="lstm-course-")).resolve()
+        (self.root / "exchange").mkdir(parents=True, exist_ok=True)
+        self.masters = Path(masters).resolve()
+        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        cfg = config(self.root, self.masters, self.db_url, timeout)
+        self.api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
+        self._generated: set[str] = set()
+
+    def __enter__(self) -> TempCourse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def path(self, step: str, student: str, assignment: str) -> Path:
+        return self.root / step / student / assignment
+
+    def release(self, assignment: str) -> Path:
+        """Generate the assignment (once): gradebook entries, checksums, hidden tests."""
+        if assignment not in self._generated:
+            run(self.api.generate_assignment(assignment), f"generate {assignment}")
+            self._generated.add(assignment)
+        return self.root / "release" / assignment / f"{assignment}.ipynb"
+
+    def submit(self, student: str, assignment: str, notebook: Path) -> Path:
+        """Copy a learner's notebook in as `student`'s submission (the file is only read)."""
+        self.release(assignment)
+        folder = self.path("submitted", student, assignment)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        target = folder / f"{assignment}.ipynb"
+        shutil.copyfile(notebook, target)
+        return target
+
+    def autograde(self, student: str, assignment: str) -> str:
+        """Run nbgrader's autograde; return "" or one line saying why it failed."""
+        result = self.api.autograde(assignment, student)
+        return "" if result["success"] else failure_line(result)
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return self.path("autograded", student, assignment) / f"{assignment}.ipynb"
+
+    def feedback(self, student: str, assignment: str) -> str:
+        """Generate the feedback page; return "" or one line saying why it failed."""
+        result = self.api.generate_feedback(assignment, student)
+        return "" if result["success"] else failure_line(result)
+
+    def grades(self, student: str, assignment: str) -> list[GradedCell]:
+        """The gradebook's scores of every graded cell, in the notebook's order."""
+        with Gradebook(self.db_url, COURSE_ID) as gb:
+            notebook = gb.find_submission_notebook(assignment, assignment, student)
+            order = {cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)}
+            cells = [
+                GradedCell(
+                    g.name, g.score, g.max_score, g.auto_score, g.needs_manual_grade
+                )
+                for g in notebook.grades
+            ]
+        return sorted(cells, key=lambda cell: order.get(cell.grade_id, 0))
+
+
+def run(result: dict, what: str) -> None:
+    """Raise a one-line `CourseError` when an nbgrader API call failed."""
+    if not result["success"]:
+        raise CourseError(f"{what} failed: {failure_line(result)}")
+
+
+def failure_line(result: dict) -> str:
+    """The most telling line of a failed nbgrader call's log."""
+    log = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    errors = [
+        line.removeprefix("[ERROR] ").strip()
+        for line in log.splitlines()
+        if line.startswith("[ERROR]") and "Traceback" not in line
+    ]
+    telling = [e for e in errors if not e.startswith("There was an error")]
+    return (telling or errors or ["nbgrader failed (run with --debug for the log)"])[0]

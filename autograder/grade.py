@@ -1,0 +1,220 @@
+"""Batch grading of a class's submissions, in parallel and sound.
+
+nbgrader autogrades one submission at a time and its sqlite gradebook must not be
+shared between processes (nbgrader #174). So each of the N workers grades the
+submissions it is handed in its own private course (own gradebook, own kernels),
+generates the feedback page there, and sends back the scores. The main process
+then writes every score into the one main gradebook through nbgrader's
+`Gradebook` API, copies the graded notebooks and feedback pages beside it, and
+exports the grades CSV from it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.plugins import CsvExportPlugin
+from tqdm import tqdm
+
+from autograder import course, notebooks, settings
+from autograder.errors import CourseError
+
+
+@dataclass
+class Submission:
+    student: str
+    assignment: str
+    notebook: Path | None  # None when the folder holds no notebook
+    problem: str = ""
+
+
+@dataclass
+class Outcome:
+    student: str
+    assignment: str
+    problem: str = ""
+    grades: list[course.GradedCell] = field(default_factory=list)
+    graded_in: str = ""  # the worker course's root, holding autograded/ and feedback/
+
+    @property
+    def score(self) -> float:
+        return sum(g.score for g in self.grades)
+
+    @property
+    def max_score(self) -> float:
+        return sum(g.max_score for g in self.grades)
+
+
+def unpack(source: Path, into: Path) -> Path:
+    """The submissions folder: `source` itself, or a zip extracted into `into`."""
+    if source.is_dir():
+        return source
+    if not source.is_file():
+        raise CourseError(f"{source}: no such folder or zip")
+    if not zipfile.is_zipfile(source):
+        raise CourseError(f"{source}: neither a folder nor a zip of submissions")
+    with zipfile.ZipFile(source) as archive:
+        for name in archive.namelist():
+            if name.startswith("/") or ".." in Path(name).parts:
+                raise CourseError(f"{source}: unsafe path in zip: {name}")
+        archive.extractall(into)
+    entries = [p for p in into.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    # A zip of the folder itself holds one top folder of students.
+    if len(entries) == 1 and entries[0].is_dir() and not find(entries[0], set()):
+        return entries[0]
+    return into
+
+
+def find(folder: Path, known: set[str]) -> list[Submission]:
+    """Every `<student>/<assignment>/` under `folder` whose assignment is known."""
+    found = []
+    for student in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for work in sorted(p for p in student.iterdir() if p.is_dir()):
+            if work.name in known:
+                found.append(pick(student.name, work))
+    return found
+
+
+def pick(student: str, work: Path) -> Submission:
+    """The notebook to grade in one submission folder (renamed ones too)."""
+    candidates = sorted(work.glob("*.ipynb"))
+    exact = work / f"{work.name}.ipynb"
+    if exact in candidates:
+        return Submission(student, work.name, exact)
+    if len(candidates) == 1:
+        return Submission(student, work.name, candidates[0])
+    problem = "no notebook submitted" if not candidates else (
+        f"{len(candidates)} notebooks and none named {exact.name}"
+    )
+    return Submission(student, work.name, None, problem)
+
+
+def screen(item: Submission, masters: dict) -> Submission:
+    """Read the notebook first, so a broken or foreign one gets a clear line."""
+    if item.notebook is None:
+        return item
+    try:
+        nb = notebooks.read(item.notebook)
+        actual = notebooks.recognise(item.notebook, nb, masters)
+    except CourseError as error:
+        item.problem, item.notebook = str(error), None
+        return item
+    if actual != item.assignment:
+        item.problem = f"{item.notebook.name} is a notebook of {actual}, not {item.assignment}"
+    return item
+
+
+# ---- workers: one private course per process -------------------------------------
+
+_worker: course.TempCourse | None = None
+
+
+def start_worker(masters: Path, timeout: int, base: Path) -> None:
+    global _worker
+    _worker = course.TempCourse(masters, timeout, root=base / f"worker-{os.getpid()}")
+
+
+def grade_one(item: Submission) -> Outcome:
+    """Autograde one submission in this process's private course (+ its feedback)."""
+    assert _worker is not None, "start_worker first"
+    outcome = Outcome(item.student, item.assignment, item.problem)
+    if item.notebook is not None:
+        _worker.submit(item.student, item.assignment, item.notebook)
+        failed = _worker.autograde(item.student, item.assignment)
+        if not failed and _worker.autograded(item.student, item.assignment).is_file():
+            failed = _worker.feedback(item.student, item.assignment)
+        outcome.problem = "; ".join(p for p in (item.problem, failed) if p)
+        outcome.grades = _worker.grades(item.student, item.assignment)
+        outcome.graded_in = str(_worker.root)
+    return outcome
+
+
+def run_all(items: list[Submission], jobs: int, masters: Path, timeout: int, base: Path,
+            progress: bool) -> list[Outcome]:
+    bar = tqdm(total=len(items), desc="grading", unit="notebook", disable=not progress)
+    outcomes = []
+    if jobs <= 1:
+        start_worker(masters, timeout, base)
+        for item in items:
+            outcomes.append(grade_one(item))
+            bar.update()
+    else:
+        spawn = multiprocessing.get_context("spawn")  # no forked kernels or sockets
+        with ProcessPoolExecutor(jobs, spawn, start_worker, (masters, timeout, base)) as pool:
+            futures = {pool.submit(grade_one, item): i for i, item in enumerate(items)}
+            done = {}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                bar.update()
+        outcomes = [done[i] for i in range(len(items))]
+    bar.close()
+    return outcomes
+
+
+# ---- the main course ------------------------------------------------------------
+
+
+def merge(main: course.TempCourse, outcome: Outcome) -> None:
+    """Record one outcome in the main gradebook and copy its graded files."""
+    with Gradebook(main.db_url, course.COURSE_ID) as gb:
+        gb.update_or_create_student(outcome.student)
+        gb.update_or_create_submission(outcome.assignment, outcome.student)
+        for cell in outcome.grades:
+            grade = gb.find_grade(
+                cell.grade_id, outcome.assignment, outcome.assignment, outcome.student
+            )
+            grade.auto_score = cell.auto_score
+            grade.needs_manual_grade = cell.needs_manual_grade
+        gb.db.commit()
+    for step in ("autograded", "feedback"):
+        target = main.path(step, outcome.student, outcome.assignment)
+        shutil.rmtree(target, ignore_errors=True)
+        source = Path(outcome.graded_in) / step / outcome.student / outcome.assignment
+        if outcome.graded_in and source.is_dir():
+            shutil.copytree(source, target)
+
+
+def export(main: course.TempCourse, csv_path: Path) -> None:
+    with Gradebook(main.db_url, course.COURSE_ID) as gb:
+        CsvExportPlugin(to=str(csv_path)).export(gb)
+
+
+def grade(
+    source: Path,
+    jobs: int = 1,
+    db_url: str | None = None,
+    workdir: Path = course.WORK,
+    masters: Path = course.MASTERS,
+    timeout: int = settings.DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> tuple[list[Outcome], Path]:
+    """Grade every submission under `source`; return the outcomes and the CSV path."""
+    known = {a: notebooks.read(masters / a / f"{a}.ipynb") for a in course.assignments(masters)}
+    with tempfile.TemporaryDirectory(prefix="lstm-grade-") as scratch:
+        folder = unpack(Path(source), Path(scratch) / "unzipped")
+        items = [screen(item, known) for item in find(folder, set(known))]
+        if not items:
+            raise CourseError(
+                f"{source}: no submissions found (expected <student>/<assignment>/*.ipynb "
+                f"with an assignment among {', '.join(known) or 'none'})"
+            )
+        main = course.TempCourse(masters, timeout, root=workdir, db_url=db_url)
+        for assignment in sorted({item.assignment for item in items}):
+            main.release(assignment)
+        base = Path(scratch) / "workers"
+        outcomes = run_all(items, jobs, masters, timeout, base, progress)
+        for outcome in outcomes:
+            merge(main, outcome)
+            if not outcome.grades:  # nothing graded: read the zeros from the gradebook
+                outcome.grades = main.grades(outcome.student, outcome.assignment)
+    csv_path = Path(workdir) / "grades.csv"
+    export(main, csv_path)
+    return outcomes, csv_path
