@@ -1,0 +1,490 @@
+"""Checks for 06_backprop_through_lstm: the gradients of an LSTM, by hand.
+
+The learner's functions take the `cache` that the notebook's `lstm_cell_forward`
+returns, a dict with keys x, h, c, i, f, g, o, c_next, weight_ih, weight_hh (the gates
+after their activations). The references are torch's autograd and
+`lstm_ref.functional.lstm_cell_backward`; a wrong answer is pinned by comparing it with
+the outputs of known mistakes, then by isolating one gradient path and one gate.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lstm_ref.functional import lstm_cell_backward as ref_cell_backward
+from lstm_ref.functional import lstm_layer
+
+from .core import call, expect_close, expect_shape, fail, matches, passed, using
+
+GATES = ("i", "f", "g", "o")
+CELL_KEYS = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+SEQUENCE_KEYS = ("x", "h_0", "c_0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+# --- inputs -------------------------------------------------------------------------
+
+
+def random_params(input_size, hidden_size, generator):
+    """Weights and biases in torch's layout, float64."""
+
+    def uniform(*shape):
+        return torch.rand(*shape, generator=generator, dtype=torch.float64) * 2 - 1
+
+    return {
+        "weight_ih": uniform(4 * hidden_size, input_size),
+        "weight_hh": uniform(4 * hidden_size, hidden_size),
+        "bias_ih": uniform(4 * hidden_size),
+        "bias_hh": uniform(4 * hidden_size),
+    }
+
+
+def make_cache(x, h, c, params):
+    """What the notebook's `lstm_cell_forward` returns as its cache."""
+    gates = x @ params["weight_ih"].T + params["bias_ih"]
+    gates = gates + h @ params["weight_hh"].T + params["bias_hh"]
+    i, f, g, o = gates.chunk(4, dim=-1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c_next = f * c + i * g
+    return {
+        "x": x,
+        "h": h,
+        "c": c,
+        "i": i,
+        "f": f,
+        "g": g,
+        "o": o,
+        "c_next": c_next,
+        "weight_ih": params["weight_ih"],
+        "weight_hh": params["weight_hh"],
+    }
+
+
+def cell_case(seed, batch, input_size, hidden_size):
+    """(grad_h, grad_c, cache, params) for one random step."""
+    gen = torch.Generator().manual_seed(seed)
+    params = random_params(input_size, hidden_size, gen)
+    x = torch.randn(batch, input_size, generator=gen, dtype=torch.float64)
+    h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    c = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    grad_h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    grad_c = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    return grad_h, grad_c, make_cache(x, h, c, params), params
+
+
+# --- references -----------------------------------------------------------------------
+
+
+def sigmoid_backward(grad, s):
+    return grad * s * (1 - s)
+
+
+def tanh_backward(grad, t):
+    return grad * (1 - t**2)
+
+
+def gates_backward(grad_h, grad_c, cache, mistake=None):
+    """Reference gradients w.r.t. the pre-activation gates and c; `mistake` names a
+    known wrong variant, used to recognise a learner's answer."""
+    i, f, g, o, c_next = (cache[k] for k in ("i", "f", "g", "o", "c_next"))
+    tanh_c = torch.tanh(c_next)
+    through_h = grad_h * o * (1 - tanh_c**2)
+    grad_c_next = {
+        "no_tanh_path": grad_c,
+        "no_upstream_c": through_h,
+        "tanh_of_old_c": grad_c + grad_h * o * (1 - torch.tanh(cache["c"]) ** 2),
+    }.get(mistake, grad_c + through_h)
+    grad_i, grad_f, grad_g = grad_c_next * g, grad_c_next * cache["c"], grad_c_next * i
+    grad_o = grad_h * tanh_c
+    if mistake == "no_local_derivatives":
+        parts = [grad_i, grad_f, grad_g, grad_o]
+    elif mistake == "sigmoid_for_g":
+        parts = [
+            grad_i * i * (1 - i),
+            grad_f * f * (1 - f),
+            grad_g * g * (1 - g),
+            grad_o * o * (1 - o),
+        ]
+    else:
+        parts = [
+            grad_i * i * (1 - i),
+            grad_f * f * (1 - f),
+            grad_g * (1 - g**2),
+            grad_o * o * (1 - o),
+        ]
+    if mistake == "order_ifog":
+        parts = [parts[0], parts[1], parts[3], parts[2]]
+    grad_c_prev = grad_c_next if mistake == "c_prev_without_f" else grad_c_next * f
+    return torch.cat(parts, dim=-1), grad_c_prev
+
+
+GATES_MISTAKES = {
+    "no_tanh_path": "the path from grad_h through h' = o * tanh(c') into c' is "
+    "missing: "
+    "the gradient on c' is grad_c + grad_h * o * (1 - tanh(c')**2)",
+    "no_upstream_c": "grad_c is ignored: the gradient that arrives from the next step "
+    "through the cell state adds to the one coming through h'",
+    "tanh_of_old_c": "the tanh derivative uses the old cell state c; h' = o * tanh(c') "
+    "uses the new one, c_next",
+    "no_local_derivatives": "grad_gates is taken after the activations: multiply by "
+    "the local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
+    "gradient with respect to the pre-activations",
+    "sigmoid_for_g": "the candidate g uses tanh, so its local derivative is 1 - g**2, "
+    "not g * (1 - g)",
+    "order_ifog": "grad_gates is stacked in the order i, f, o, g; torch packs the "
+    "gates as i, f, g, o",
+    "c_prev_without_f": "grad_c_prev should be multiplied by the forget gate: "
+    "c' = f * c + i * g, so dc'/dc = f",
+}
+
+
+def autograd_gates_backward(grad_h, grad_c, cache, params):
+    """torch's answer: differentiate the step with respect to the pre-activations."""
+    pre = cache["x"] @ params["weight_ih"].T + params["bias_ih"]
+    pre = (
+        pre + cache["h"] @ params["weight_hh"].T + params["bias_hh"]
+    ).requires_grad_()
+    c = cache["c"].clone().requires_grad_()
+    i, f, g, o = pre.chunk(4, dim=-1)
+    c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h_next = o.sigmoid() * torch.tanh(c_next)
+    loss = (grad_h * h_next).sum() + (grad_c * c_next).sum()
+    return torch.autograd.grad(loss, (pre, c))
+
+
+# --- exercise 1: local derivatives ----------------------------------------------------
+
+
+def check_activation_backward(
+    learner_sigmoid_backward, learner_tanh_backward, seed=0, size=(3, 5)
+):
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(*size, generator=gen, dtype=torch.float64) * 3
+    grad = torch.randn(*size, generator=gen, dtype=torch.float64)
+    a.requires_grad_()
+    for name, fn, act in (
+        ("sigmoid_backward", learner_sigmoid_backward, torch.sigmoid),
+        ("tanh_backward", learner_tanh_backward, torch.tanh),
+    ):
+        out = act(a)
+        (expected,) = torch.autograd.grad(out, a, grad)
+        got = call(name, fn, grad, out.detach())
+        if matches(got, grad * act(out.detach()) * (1 - act(out.detach()))) or matches(
+            got, grad * (1 - act(out.detach()) ** 2)
+        ):
+            fail(
+                f"{name} applies the activation again: its second argument is "
+                f"already the activation's output, so write the derivative with it "
+                f"directly"
+            )
+        if matches(got, expected / grad):
+            fail(
+                f"{name} returns the local derivative only: multiply it by the "
+                f"incoming gradient (the chain rule)"
+            )
+        expect_close(
+            f"{name}(grad, out)",
+            got,
+            expected,
+            hint="sigmoid' = s * (1 - s) and tanh' = 1 - t**2, times grad",
+        )
+    passed(f"sigmoid_backward and tanh_backward match autograd on {tuple(size)} inputs")
+
+
+# --- exercise 3: gates_backward -------------------------------------------------------
+
+
+def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
+    grad_h, grad_c, cache, params = cell_case(seed, batch, input_size, hidden_size)
+    expected = autograd_gates_backward(grad_h, grad_c, cache, params)
+    scope = {"sigmoid_backward": sigmoid_backward, "tanh_backward": tanh_backward}
+    with using(learner, **scope):
+        got = call("gates_backward", learner, grad_h, grad_c, cache)
+    if not (isinstance(got, tuple | list) and len(got) == 2):
+        fail("gates_backward should return the pair (grad_gates, grad_c_prev)")
+    grad_gates, grad_c_prev = got
+    H = hidden_size
+    expect_shape(
+        "grad_gates",
+        grad_gates,
+        (batch, 4 * H),
+        hint="one column per pre-activation, the four gates side by side",
+    )
+    expect_shape("grad_c_prev", grad_c_prev, (batch, H))
+    if matches(grad_gates, expected[0]) and matches(grad_c_prev, expected[1]):
+        passed(f"gates_backward matches autograd (N={batch}, H={H})")
+        return
+    for mistake, message in GATES_MISTAKES.items():
+        wrong = gates_backward(grad_h, grad_c, cache, mistake)
+        if matches(grad_gates, wrong[0]) and matches(grad_c_prev, wrong[1]):
+            fail(f"gates_backward: {message}")
+    fail(f"gates_backward: {diagnose_paths(learner, grad_h, grad_c, cache, params)}")
+
+
+def diagnose_paths(learner, grad_h, grad_c, cache, params):
+    """Isolate one path (grad_c alone, grad_h alone), then name the wrong gates."""
+    findings = []
+    for label, gh, gc in (
+        ("from grad_c alone (grad_h = 0)", 0 * grad_h, grad_c),
+        ("from grad_h alone (grad_c = 0)", grad_h, 0 * grad_c),
+    ):
+        with using(
+            learner, sigmoid_backward=sigmoid_backward, tanh_backward=tanh_backward
+        ):
+            got_gates, got_c = call("gates_backward", learner, gh, gc, cache)
+        want_gates, want_c = autograd_gates_backward(gh, gc, cache, params)
+        wrong = [
+            name
+            for name, a, b in zip(
+                GATES, got_gates.chunk(4, -1), want_gates.chunk(4, -1), strict=True
+            )
+            if not matches(a, b)
+        ]
+        if not matches(got_c, want_c):
+            wrong.append("c_prev")
+        if wrong:
+            findings.append(f"{label} the gradients of {', '.join(wrong)} are wrong")
+    if not findings:
+        return (
+            "each path is right alone but their sum is not: add the two paths into c'"
+        )
+    return "; ".join(findings)
+
+
+# --- exercise 4: lstm_cell_backward ---------------------------------------------------
+
+
+def reference_cell_grads(grad_h, grad_c, cache, params):
+    """`lstm_ref`'s hand-written backward, renamed to the notebook's keys."""
+    grads = ref_cell_backward(
+        grad_h,
+        grad_c,
+        cache["x"],
+        (cache["h"], cache["c"]),
+        params["weight_ih"],
+        params["weight_hh"],
+        params["bias_ih"],
+        params["bias_hh"],
+    )
+    names = {
+        "x": "input",
+        "h": "h",
+        "c": "c",
+        "weight_ih": "w_ih",
+        "weight_hh": "w_hh",
+        "bias_ih": "b_ih",
+        "bias_hh": "b_hh",
+    }
+    return {key: grads[ref] for key, ref in names.items()}
+
+
+def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
+    grad_h, grad_c, cache, params = cell_case(seed, batch, input_size, hidden_size)
+    expected = reference_cell_grads(grad_h, grad_c, cache, params)
+    with using(learner, gates_backward=gates_backward):
+        got = call("lstm_cell_backward", learner, grad_h, grad_c, cache)
+    if not isinstance(got, dict):
+        fail(
+            f"lstm_cell_backward should return a dict with keys {', '.join(CELL_KEYS)}"
+        )
+    missing = [key for key in CELL_KEYS if key not in got]
+    if missing:
+        fail(f"lstm_cell_backward: the result has no {', '.join(map(repr, missing))}")
+    for key in CELL_KEYS:
+        want = expected[key]
+        value = got[key]
+        if (
+            isinstance(value, torch.Tensor)
+            and want.dim() == 2
+            and value.shape == want.mT.shape != want.shape
+        ):
+            fail(
+                f"grad {key} has shape {tuple(value.shape)}, expected "
+                f"{tuple(want.shape)} — a weight's gradient has the weight's shape: "
+                f"grad_gates.T @ {'x' if key == 'weight_ih' else 'h'}"
+            )
+        if (
+            key.startswith("bias")
+            and isinstance(value, torch.Tensor)
+            and value.dim() == 2
+        ):
+            fail(
+                f"grad {key} has shape {tuple(value.shape)}, expected "
+                f"{tuple(want.shape)} — the bias is shared by every row of the batch: "
+                f"sum grad_gates over dim 0"
+            )
+        if key == "bias_hh" and isinstance(value, torch.Tensor) and not value.any():
+            fail(
+                "grad bias_hh is zero — bias_hh is added to the gates just like "
+                "bias_ih, so it gets the same gradient"
+            )
+        expect_close(f"grad {key}", value, want)
+    passed(
+        f"lstm_cell_backward matches lstm_ref (N={batch}, H_in={input_size}, "
+        f"H={hidden_size})"
+    )
+
+
+# --- exercise 5: lstm_sequence_backward -----------------------------------------------
+
+
+def sequence_case(seed, length, batch, input_size, hidden_size):
+    """(grad_output, caches, params, inputs) for a random sequence."""
+    gen = torch.Generator().manual_seed(seed)
+    params = random_params(input_size, hidden_size, gen)
+    x = torch.randn(length, batch, input_size, generator=gen, dtype=torch.float64)
+    h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    c = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
+    grad_output = torch.randn(
+        length, batch, hidden_size, generator=gen, dtype=torch.float64
+    )
+    inputs, caches = (x, h, c), []
+    for x_t in x:
+        cache = make_cache(x_t, h, c, params)
+        caches.append(cache)
+        c = cache["c_next"]
+        h = cache["o"] * torch.tanh(c)
+    return grad_output, caches, params, inputs
+
+
+def autograd_sequence_grads(grad_output, params, inputs):
+    """torch's answer, through `lstm_ref.functional.lstm_layer`."""
+    leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
+    x, h_0, c_0 = (t.clone().requires_grad_() for t in inputs)
+    output, _ = lstm_layer(
+        x,
+        (h_0, c_0),
+        leaves["weight_ih"],
+        leaves["weight_hh"],
+        leaves["bias_ih"],
+        leaves["bias_hh"],
+    )
+    grads = torch.autograd.grad(output, (x, h_0, c_0, *leaves.values()), grad_output)
+    return dict(zip(SEQUENCE_KEYS, grads, strict=True))
+
+
+def sequence_backward_variant(grad_output, caches, params, mistake):
+    """A known wrong backward pass, to recognise it."""
+    weights = (
+        params["weight_ih"],
+        params["weight_hh"],
+        params["bias_ih"],
+        params["bias_hh"],
+    )
+    totals = {k: torch.zeros_like(v) for k, v in params.items()}
+    grad_h = torch.zeros_like(grad_output[0])
+    grad_c = torch.zeros_like(caches[0]["c"])
+    grad_x = []
+    for t in reversed(range(len(caches))):
+        cache = caches[t]
+        upstream = grad_output[t]
+        if mistake == "last_only" and t < len(caches) - 1:
+            upstream = torch.zeros_like(upstream)
+        carried_c = torch.zeros_like(grad_c) if mistake == "c_not_carried" else grad_c
+        step = ref_cell_backward(
+            upstream + grad_h, carried_c, cache["x"], (cache["h"], cache["c"]), *weights
+        )
+        for key, ref in (
+            ("weight_ih", "w_ih"),
+            ("weight_hh", "w_hh"),
+            ("bias_ih", "b_ih"),
+            ("bias_hh", "b_hh"),
+        ):
+            totals[key] = (
+                step[ref] if mistake == "overwritten" else totals[key] + step[ref]
+            )
+        grad_h, grad_c = step["h"], step["c"]
+        grad_x.append(step["input"])
+    return {"x": torch.stack(grad_x[::-1]), "h_0": grad_h, "c_0": grad_c, **totals}
+
+
+SEQUENCE_MISTAKES = {
+    "c_not_carried": "the cell-state gradient is not carried from step t to step t-1: "
+    "pass the grad_c that step t returns into step t-1 (this is the additive path that "
+    "lets LSTM gradients survive)",
+    "last_only": "only the last step's output gradient is used: every h_t is in the "
+    "output, so grad_output[t] must be added to the gradient arriving from step t+1",
+    "overwritten": "the weight gradients are overwritten at every step: the same "
+    "weights are used at every step, so their gradients add up over time",
+}
+
+
+def check_lstm_sequence_backward(
+    learner, seed=0, length=4, batch=2, input_size=3, hidden_size=4
+):
+    grad_output, caches, params, inputs = sequence_case(
+        seed, length, batch, input_size, hidden_size
+    )
+    expected = autograd_sequence_grads(grad_output, params, inputs)
+    with using(learner, lstm_cell_backward=_notebook_cell_backward(params)):
+        got = call("lstm_sequence_backward", learner, grad_output, caches)
+    if not isinstance(got, dict) or any(key not in got for key in SEQUENCE_KEYS):
+        fail(
+            f"lstm_sequence_backward should return a dict with keys "
+            f"{', '.join(SEQUENCE_KEYS)}"
+        )
+    if not all(matches(got[k], expected[k]) for k in SEQUENCE_KEYS):
+        for mistake, message in SEQUENCE_MISTAKES.items():
+            wrong = sequence_backward_variant(grad_output, caches, params, mistake)
+            if all(matches(got[k], wrong[k]) for k in SEQUENCE_KEYS):
+                fail(f"lstm_sequence_backward: {message}")
+        if matches(got["x"], expected["x"].flip(0)):
+            fail(
+                "grad x is in reverse time order: store the gradient of step t at "
+                "index t, although the loop runs from the last step to the first"
+            )
+    for key in SEQUENCE_KEYS:
+        expect_close(
+            f"grad {key}",
+            got[key],
+            expected[key],
+            hint="walk t from L-1 down to 0, carrying grad_h and grad_c",
+        )
+    passed(
+        f"lstm_sequence_backward matches autograd (L={length}, N={batch}, "
+        f"H={hidden_size})"
+    )
+
+
+def _notebook_cell_backward(params):
+    """A reference `lstm_cell_backward(grad_h, grad_c, cache)` for the learner."""
+
+    def lstm_cell_backward(grad_h, grad_c, cache):
+        return reference_cell_grads(grad_h, grad_c, cache, params)
+
+    return lstm_cell_backward
+
+
+# --- the predict question -------------------------------------------------------------
+
+
+def check_cell_path_prediction(choice, factor, f=0.9, steps=20):
+    check_cell_path_choice(choice)
+    expected = f**steps
+    if not isinstance(factor, int | float) or isinstance(factor, bool):
+        fail(f"factor should be a number, got {type(factor).__name__}")
+    if abs(factor - (1 - f) ** steps) < 1e-9 * max(1.0, abs(factor)):
+        fail(
+            "factor: the cell path multiplies by f_t itself at every step, not 1 - f_t"
+        )
+    if abs(factor - f * steps) < 1e-9:
+        fail("factor: the factors multiply across steps (f**steps), they do not add up")
+    if abs(factor - expected) > 1e-9 * expected:
+        fail(
+            f"factor should be the product of {steps} forget gates of {f}; "
+            f"got {factor:.6g}"
+        )
+    passed(
+        f"the cell path scales the gradient by f_t at each step: {f}**{steps} "
+        f"≈ {expected:.3f}"
+    )
+
+
+def check_cell_path_choice(choice):
+    if choice not in ("a", "b", "c"):
+        fail(f"choice should be one of 'a', 'b', 'c', got {choice!r}")
+    if choice != "a":
+        fail(
+            f"choice {choice!r}: c_t = f_t * c_(t-1) + i_t * g_t, so along the cell "
+            f"path dc_t/dc_(t-1) = f_t: choice 'a'"
+        )
+    passed("along the cell path, the gradient on c_(t-1) is f_t * dc_t")
