@@ -369,18 +369,21 @@ def differing_terms(
 def term_message(differ: list[str], terms: tuple) -> str:
     if not differ:
         return (
-            "each term alone agrees with torch but their sum does not: check "
-            "that all four terms are added before the activations"
+            "each term alone agrees with torch but their sum does not: check that all "
+            "four terms are added before the activations"
         )
     if len(differ) == len(terms):
         return (
             "it disagrees even with a single term: look after the sum — the gate "
             "order, the activations and the updates"
         )
+    if differ == ["c"]:
+        return f"only the old cell state c disagrees: {UPDATE_HINT}"
     agree = ", ".join(t for t in terms if t not in differ)
     return (
-        f"with only {', '.join(differ)} non-zero it disagrees with torch (with only "
-        f"{agree} it agrees): check how {' and '.join(differ)} enter"
+        f"with only {' or '.join(differ)} non-zero it disagrees with torch (with only "
+        f"{agree} it agrees): check how {' and '.join(differ)} "
+        + ("enters" if len(differ) == 1 else "enter")
     )
 
 
@@ -661,14 +664,38 @@ def check_lstm_gates(lstm_gates: Callable, hidden: bool = False) -> None:
     )
 
 
+def match_torch_cell(
+    cell: Callable,
+    input_size: int,
+    hidden_size: int,
+    seed: int,
+    name: str = "lstm_cell",
+) -> None:
+    """`cell` with an `nn.LSTMCell`'s own parameters must give the module's output."""
+    with torch.random.fork_rng():  # leave the learner's random stream alone
+        torch.manual_seed(seed)
+        module = torch.nn.LSTMCell(input_size, hidden_size, dtype=torch.float64)
+        x = torch.randn(2, input_size, dtype=torch.float64)
+        state = tuple(torch.randn(2, hidden_size, dtype=torch.float64) for _ in "hc")
+    with torch.no_grad():
+        want = module(x, state)
+        params = dict(module.named_parameters())
+        got = expect_pair(
+            name, run(name, cell, (x, state, *params.values()), True), "h'", "c'"
+        )
+    for label, g, w in zip(("h'", "c'"), got, want, strict=True):
+        core.expect_close(f"{name} with nn.LSTMCell's parameters: {label}", g, w)
+
+
 def check_lstm_cell(lstm_cell: Callable, hidden: bool = False) -> None:
     """Graded with torch's gates in place of the learner's `lstm_gates`."""
     with core.using(lstm_cell, lstm_gates=reference_gates):
         for sizes in _sizes(hidden):
             diagnose_lstm_cell(lstm_cell, **sizes)
+        match_torch_cell(lstm_cell, 6, 3, seed=21 if hidden else 1)
     core.passed(
-        "lstm_cell matches lstm_ref.functional.lstm_cell, batched and unbatched"
-        + (" (other sizes, bias=False)" if hidden else "")
+        "lstm_cell matches lstm_ref.functional.lstm_cell and nn.LSTMCell, batched and "
+        "unbatched" + (" (other sizes, bias=False)" if hidden else "")
     )
 
 

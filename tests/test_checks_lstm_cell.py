@@ -1,0 +1,285 @@
+"""Unit tests of autograder.checks.lstm_cell, in process (no nbgrader).
+
+Every check passes the master's solutions; every mistake of the catalog, applied to the
+master's answer cell, fails its exercise's tests with the catalogued feedback and no
+other exercise's; `diagnose_lstm_cell`, the diagnosis later notebooks import, names the
+listed mistakes of hand-written whole cells; the references agree with torch.
+"""
+
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from autograder.checks import core
+from autograder.checks import lstm_cell as checks
+from lstm_ref import functional as ref
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTER = ROOT / "solutions" / "02_lstm_cell" / "02_lstm_cell.ipynb"
+CATALOG = tomllib.loads((ROOT / "tests" / "mistakes" / "02_lstm_cell.toml").read_text())
+
+# exercise grade_id -> (name the answer cell defines, its check)
+EXERCISES = {
+    "forget-gate-predict": (
+        ("predicted_f", "forget_gate_claim"),
+        lambda ns, hidden: (
+            checks.check_forget_gate_claim(ns["forget_gate_claim"])
+            if hidden
+            else checks.check_forget_gate_prediction(ns["predicted_f"])
+        ),
+    ),
+    "lstm-gates": (
+        ("lstm_gates",),
+        lambda ns, hidden: checks.check_lstm_gates(ns["lstm_gates"], hidden=hidden),
+    ),
+    "lstm-cell": (
+        ("lstm_cell",),
+        lambda ns, hidden: checks.check_lstm_cell(ns["lstm_cell"], hidden=hidden),
+    ),
+    "num-parameters": (
+        ("num_parameters",),
+        lambda ns, hidden: checks.check_num_parameters(
+            ns["num_parameters"], hidden=hidden
+        ),
+    ),
+    "memory-cell": (
+        ("memory_params",),
+        lambda ns, hidden: checks.check_memory_cell(ns["memory_params"], hidden=hidden),
+    ),
+    "gru-cell": (
+        ("gru_cell",),
+        lambda ns, hidden: checks.check_gru_cell(ns["gru_cell"], hidden=hidden),
+    ),
+}
+
+
+def answer_cells() -> dict[str, str]:
+    nb = nbformat.read(MASTER, as_version=4)
+    return {
+        cell.metadata.nbgrader["grade_id"]: cell.source
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+ANSWERS = answer_cells()
+
+
+def namespace(sources: dict[str, str]) -> dict:
+    """Run the answer cells, in notebook order, in one namespace like a kernel."""
+    ns = {"torch": torch}
+    for source in sources.values():
+        exec(compile(source, "<answer>", "exec"), ns)  # noqa: S102 - the master's code
+    return ns
+
+
+def outcomes(ns: dict, exercise: str) -> list[str | None]:
+    """The visible and hidden tests' failure messages (None when a test passes)."""
+    results = []
+    for hidden in (False, True):
+        try:
+            EXERCISES[exercise][1](ns, hidden)
+            results.append(None)
+        except core.CheckFailed as error:
+            results.append(str(error))
+    return results
+
+
+def test_every_exercise_has_an_answer_cell_and_three_mistakes():
+    assert set(ANSWERS) == set(EXERCISES)
+    for exercise in EXERCISES:
+        assert sum(m["exercise"] == exercise for m in CATALOG["mistake"]) >= 3, exercise
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_master_solution_passes(exercise, capsys):
+    assert outcomes(namespace(ANSWERS), exercise) == [None, None]
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("✓ ") for line in lines)
+
+
+@pytest.mark.parametrize("mistake", CATALOG["mistake"], ids=lambda m: m["name"])
+def test_catalogued_mistake_is_caught_by_its_own_exercise(mistake, capsys):
+    exercise = mistake["exercise"]
+    source = ANSWERS[exercise]
+    assert source.count(mistake["old"]) == 1
+    broken = {**ANSWERS, exercise: source.replace(mistake["old"], mistake["new"])}
+    ns = namespace(broken)
+    messages = [m for m in outcomes(ns, exercise) if m is not None]
+    assert messages, "the mistake passed every test"
+    assert any(mistake["feedback"] in m for m in messages), messages
+    for other in EXERCISES:
+        if other != exercise:
+            assert outcomes(ns, other) == [None, None], other
+
+
+def test_stub_raises_not_implemented():
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+
+    for check in (
+        checks.check_lstm_gates,
+        checks.check_lstm_cell,
+        checks.check_num_parameters,
+        checks.check_gru_cell,
+    ):
+        with pytest.raises(NotImplementedError):
+            check(stub)
+
+
+# --- diagnose_lstm_cell on whole cells (what notebooks 03 and 04 import) --------------
+
+
+def cell_source(
+    gates="x @ w_ih.T + b_ih + h @ w_hh.T + b_hh",
+    split="i, f, g, o = a.chunk(4, dim=-1)",
+    acts="i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()",
+    update="c1 = f * c + i * g",
+    output="h1 = o * torch.tanh(c1)",
+    ret="return h1, c1",
+):
+    return f"""
+def cell(x, state, w_ih, w_hh, b_ih, b_hh):
+    h, c = state
+    a = {gates}
+    {split}
+    {acts}
+    {update}
+    {output}
+    {ret}
+"""
+
+
+def make_cell(**changes):
+    ns = {"torch": torch}
+    exec(cell_source(**changes), ns)  # noqa: S102 - test code
+    return ns["cell"]
+
+
+WHOLE_CELL_MISTAKES = [
+    (dict(split="i, f, o, g = a.chunk(4, dim=-1)"), "gate order"),
+    (dict(split="f, i, g, o = a.chunk(4, dim=-1)"), "swapped"),
+    (dict(split="o, i, f, g = a.chunk(4, dim=-1)"), "gate order"),
+    (dict(gates="x @ w_ih.T + h @ w_hh.T + b_hh"), "bias_ih is missing"),
+    (dict(gates="x @ w_ih.T + b_ih + h @ w_hh.T"), "bias_hh is missing"),
+    (dict(gates="x @ w_ih.T + h @ w_hh.T"), "both biases are missing"),
+    (dict(gates="x @ w_ih.T + 2 * b_ih + h @ w_hh.T"), "bias_ih is added twice"),
+    (
+        dict(acts="i, f, g, o = i.tanh(), f.sigmoid(), g.sigmoid(), o.sigmoid()"),
+        "sigmoid and tanh swapped",
+    ),
+    (
+        dict(acts="i, f, g, o = i.sigmoid(), f.sigmoid(), g, o.sigmoid()"),
+        "candidate g has no activation",
+    ),
+    (
+        dict(acts="i, f, g, o = i.sigmoid(), f.sigmoid(), g.relu(), o.sigmoid()"),
+        "candidate g has relu",
+    ),
+    (dict(gates="x @ w_ih + b_ih + h @ w_hh + b_hh"), "did you transpose the weights?"),
+    (
+        dict(gates="torch.cat([x, h], 1) @ torch.cat([w_ih, w_hh], 1).T + b_ih + b_hh"),
+        "unbatched input",
+    ),
+    (dict(output="h1 = o * c1"), "tanh(c') is missing"),
+    (dict(output="h1 = torch.tanh(o * c1)"), "tanh is applied after the output gate"),
+    (dict(output="h1 = o * torch.tanh(c)"), "old cell state"),
+    (dict(update="c1 = f * c + g"), "input gate is missing from the update"),
+    (dict(update="c1 = c + i * g"), "forget gate is missing from the update"),
+    (dict(ret="return c1, h1"), "(h', c')"),
+    (dict(split="i, f, g, o = a.chunk(4, dim=1)"), "unbatched input"),
+    (
+        dict(ret="return h1.reshape(-1, h1.shape[-1]), c1.reshape(-1, c1.shape[-1])"),
+        "unbatched input",
+    ),
+    (dict(ret="return h1"), "should return the pair"),
+    (dict(gates="x @ w_ih.T + b_ih + 0.5 * h @ w_hh.T + b_hh"), "with only h non-zero"),
+    (dict(update="c1 = f * c + i * g + 0.1 * c * i"), "only the old cell state c"),
+]
+
+
+def test_diagnose_accepts_correct_cells():
+    checks.diagnose_lstm_cell(make_cell(), input_size=4, hidden_size=3, batch=2, seed=3)
+    checks.diagnose_lstm_cell(make_cell(), bias=True, seed=9)
+
+    def torch_cell(x, state, w_ih, w_hh, b_ih, b_hh):  # torch itself is the judge
+        if x.dim() == 1:
+            h, c = torch_cell(x[None], [s[None] for s in state], w_ih, w_hh, b_ih, b_hh)
+            return h[0], c[0]
+        return tuple(torch.lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh))
+
+    checks.diagnose_lstm_cell(torch_cell, input_size=5, hidden_size=2, seed=4)
+
+
+@pytest.mark.parametrize(
+    "changes, phrase", WHOLE_CELL_MISTAKES, ids=[p for _, p in WHOLE_CELL_MISTAKES]
+)
+def test_diagnose_names_whole_cell_mistake(changes, phrase):
+    with pytest.raises(core.CheckFailed) as error:
+        checks.diagnose_lstm_cell(make_cell(**changes), name="my_cell", seed=5)
+    assert phrase in str(error.value)
+    assert str(error.value).startswith("my_cell")
+
+
+def test_diagnose_handles_bias_false():
+    nobias = cell_source(gates="x @ w_ih.T + h @ w_hh.T")
+    ns = {"torch": torch}
+    exec(nobias, ns)  # noqa: S102 - test code
+    checks.diagnose_lstm_cell(ns["cell"], bias=False)
+    with pytest.raises(core.CheckFailed, match="bias=False"):
+        checks.diagnose_lstm_cell(make_cell(), bias=False)
+
+
+# --- the references against torch -----------------------------------------------------
+
+
+def test_reference_gates_compose_to_torch_lstm_cell():
+    torch.manual_seed(0)
+    module = torch.nn.LSTMCell(4, 3, dtype=torch.float64)
+    x = torch.randn(5, 4, dtype=torch.float64)
+    h, c = (torch.randn(5, 3, dtype=torch.float64) for _ in range(2))
+    with torch.no_grad():
+        i, f, g, o = checks.reference_gates(x, h, *module.parameters())
+        c1 = f * c + i * g
+        h_want, c_want = module(x, (h, c))
+    torch.testing.assert_close(c1, c_want, rtol=0, atol=1e-12)
+    torch.testing.assert_close(o * torch.tanh(c1), h_want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "mistake", checks.CELL_MISTAKES[:1] + checks.CELL_MISTAKES[-1:]
+)
+def test_known_mistakes_differ_from_torch(mistake):
+    case = checks.make_case(3, 5, 4, 0)
+    h, c = mistake(case)
+    h_ref, c_ref = ref.lstm_cell(*case.lstm_args())
+    assert not (core.matches(h, h_ref) and core.matches(c, c_ref))
+
+
+def test_every_known_mistake_is_distinguishable_from_torch():
+    case = checks.make_case(3, 5, 4, 0)
+    h_ref, c_ref = ref.lstm_cell(*case.lstm_args())
+    for mistake in checks.CELL_MISTAKES:
+        h, c = mistake(case)
+        assert not (core.matches(h, h_ref) and core.matches(c, c_ref)), mistake.message
+    for mistake in checks.GRU_MISTAKES:
+        assert not core.matches(
+            mistake(case_gru := checks.make_case(3, 5, 4, 0, 3)),
+            ref.gru_cell(*case_gru.gru_args()),
+        ), mistake.message
+
+
+def test_num_parameters_reference_is_torch():
+    assert checks.torch_num_parameters(3, 2, 4, True) == 4 * 2 * (3 + 2) + 2 * 4 * 2
+
+
+def test_memory_cell_rejects_malformed_params():
+    with pytest.raises(core.CheckFailed, match="keys"):
+        checks.check_memory_cell({"i": 1})
+    params = dict.fromkeys("ifgo", ([0.0, 0.0], [0.0], 0.0))
+    params["g"] = ([1.0], [0.0], 0.0)
+    with pytest.raises(core.CheckFailed, match='memory_params\\["g"\\]'):
+        checks.check_memory_cell(params)
