@@ -4,13 +4,20 @@
     notebooks/<id>/<id>.ipynb   release (generated; what learners get)
     .course/                    submitted, autograded, feedback, exchange, gradebook
                                 (git-ignored)
+
+The grading options (timeout, warnings on stderr, restored test cells, a kernel
+that dies, feedback without hidden tests) live in `autograder/settings.py`, shared
+with the `lstm-course` CLI so both grade alike.
 """
 
 import os
 
+from autograder import settings
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(ROOT, ".course")
-os.makedirs(WORK, exist_ok=True)  # sqlite does not create folders
+EXCHANGE = os.path.join(WORK, "exchange")
+os.makedirs(EXCHANGE, exist_ok=True)  # sqlite and the exchange need their folders
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
@@ -23,8 +30,6 @@ c.CourseDirectory.autograded_directory = ".course/autograded"
 c.CourseDirectory.feedback_directory = ".course/feedback"
 c.CourseDirectory.solution_directory = ".course/solution"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORK, "gradebook.db")
-c.Exchange.root = os.path.join(WORK, "exchange")
+c.Exchange.root = EXCHANGE
 
-# A stub learners recognise, and a per-cell time limit that stops infinite loops.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-c.Execute.timeout = 60
+settings.apply(c)

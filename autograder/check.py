@@ -45,7 +45,8 @@ class Report:
 
 def load_masters(masters: Path) -> dict:
     return {
-        a: notebooks.read(masters / a / f"{a}.ipynb") for a in course.assignments(masters)
+        a: notebooks.read(masters / a / f"{a}.ipynb")
+        for a in course.assignments(masters)
     }
 
 

@@ -38,7 +38,12 @@ def cmd_solutions(args) -> int:
     ids = course.select(args.ids, args.masters)
     proofs = solutions(ids, args.masters, args.executed, args.timeout)
     rows = [
-        (p.assignment, points(*p.master), points(*p.release), "ok" if p.ok else "FAILED")
+        (
+            p.assignment,
+            points(*p.master),
+            points(*p.release),
+            "ok" if p.ok else "FAILED",
+        )
         for p in proofs
     ]
     print(render(("assignment", "master", "release", "status"), rows))
@@ -70,7 +75,10 @@ def cmd_check(args) -> int:
             for r in reports
         ]
         print(render(("assignment", "points", "notebook"), rows))
-        print(f"total  {points(sum(r.score for r in reports), sum(r.max_score for r in reports))}")
+        print(
+            "total  "
+            + points(sum(r.score for r in reports), sum(r.max_score for r in reports))
+        )
     for report in reports:
         if report.problem:
             print(f"lstm-course: {report.problem}", file=sys.stderr)
@@ -83,7 +91,12 @@ def cmd_grade(args) -> int:
     if args.jobs < 1:
         raise CourseError("--jobs must be at least 1")
     outcomes, csv_path = grade(
-        args.submissions, args.jobs, args.db, args.workdir, args.masters, args.timeout,
+        args.submissions,
+        args.jobs,
+        args.db,
+        args.workdir,
+        args.masters,
+        args.timeout,
         progress=not args.quiet,
     )
     rows = [
@@ -92,20 +105,27 @@ def cmd_grade(args) -> int:
     ]
     print(render(("student", "assignment", "points", "note"), rows))
     problems = sum(bool(o.problem) for o in outcomes)
-    print(f"graded {len(outcomes)} submission(s), {problems} with problems; grades: {csv_path}")
+    print(
+        f"graded {len(outcomes)} submission(s), {problems} with problems; "
+        f"grades: {csv_path}"
+    )
     print(f"feedback pages: {Path(args.workdir) / 'feedback'}")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="lstm-course", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(
+        prog="lstm-course", description=__doc__.splitlines()[0]
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks and logs")
     common.add_argument(
         "--masters", type=Path, default=course.MASTERS, help="folder of the masters"
     )
     common.add_argument(
-        "--timeout", type=int, default=settings.DEFAULT_TIMEOUT,
+        "--timeout",
+        type=int,
+        default=settings.DEFAULT_TIMEOUT,
         help="seconds a cell may run (default %(default)s)",
     )
     sub = top.add_subparsers(dest="command", required=True)
@@ -113,7 +133,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", parents=[common], help="regenerate notebooks/")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    p.add_argument("--target", type=Path, default=course.RELEASE, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--target", type=Path, default=course.RELEASE, help=argparse.SUPPRESS
+    )
     p.set_defaults(run=cmd_release)
 
     p = sub.add_parser("solutions", parents=[common], help="prove every master")
@@ -127,10 +149,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("grade", parents=[common], help="grade a class's submissions")
-    p.add_argument("submissions", type=Path, help="folder or zip: <student>/<id>/*.ipynb")
+    p.add_argument(
+        "submissions", type=Path, help="folder or zip: <student>/<id>/*.ipynb"
+    )
     p.add_argument("--jobs", type=int, default=1, help="grade N submissions at once")
     p.add_argument("--db", default=None, help="SQLAlchemy URL of the gradebook")
-    p.add_argument("--workdir", type=Path, default=course.WORK, help="gradebook, feedback")
+    p.add_argument(
+        "--workdir", type=Path, default=course.WORK, help="gradebook, feedback"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_grade)
     return top

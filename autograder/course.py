@@ -33,7 +33,9 @@ def assignments(masters: Path = MASTERS) -> list[str]:
     """Ids of every assignment with a master `<masters>/<id>/<id>.ipynb`."""
     if not masters.is_dir():
         return []
-    return sorted(p.name for p in masters.iterdir() if (p / f"{p.name}.ipynb").is_file())
+    return sorted(
+        p.name for p in masters.iterdir() if (p / f"{p.name}.ipynb").is_file()
+    )
 
 
 def select(ids: list[str] | None, masters: Path = MASTERS) -> list[str]:
@@ -41,7 +43,9 @@ def select(ids: list[str] | None, masters: Path = MASTERS) -> list[str]:
     known = assignments(masters)
     for id_ in ids or []:
         if id_ not in known:
-            raise CourseError(f"no assignment {id_!r} in {masters} (known: {', '.join(known)})")
+            raise CourseError(
+                f"no assignment {id_!r} in {masters} (known: {', '.join(known)})"
+            )
     return list(ids) if ids else known
 
 
@@ -100,14 +104,14 @@ class TempCourse:
         return self.root / step / student / assignment
 
     def release(self, assignment: str) -> Path:
-        """Generate the assignment (once): gradebook entries, checksums, hidden tests."""
+        """Generate the assignment once: gradebook entries, checksums, hidden tests."""
         if assignment not in self._generated:
             run(self.api.generate_assignment(assignment), f"generate {assignment}")
             self._generated.add(assignment)
         return self.root / "release" / assignment / f"{assignment}.ipynb"
 
     def submit(self, student: str, assignment: str, notebook: Path) -> Path:
-        """Copy a learner's notebook in as `student`'s submission (the file is only read)."""
+        """Copy a learner's notebook in as `student`'s submission (only read)."""
         self.release(assignment)
         folder = self.path("submitted", student, assignment)
         shutil.rmtree(folder, ignore_errors=True)
@@ -133,7 +137,9 @@ class TempCourse:
         """The gradebook's scores of every graded cell, in the notebook's order."""
         with Gradebook(self.db_url, COURSE_ID) as gb:
             notebook = gb.find_submission_notebook(assignment, assignment, student)
-            order = {cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)}
+            order = {
+                cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)
+            }
             cells = [
                 GradedCell(
                     g.name, g.score, g.max_score, g.auto_score, g.needs_manual_grade

@@ -9,6 +9,7 @@ again without keeping their outputs, and grading goes on with the cells below.
 from __future__ import annotations
 
 import copy
+import subprocess
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
@@ -25,6 +26,11 @@ KERNEL_DIED = (
 class ResilientExecute(Execute):
     """`Execute` that restarts a dead kernel and carries on with the next cell."""
 
+    def start_new_kernel(self, **kwargs) -> None:
+        # The kernel's own log (not cells' output) would only clutter the terminal.
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        super().start_new_kernel(**kwargs)
+
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         self._killers: set[int] = set()
         return super().preprocess(nb, resources, km)
@@ -36,7 +42,9 @@ class ResilientExecute(Execute):
             self.log.warning("Kernel died in cell %d; restarting it", index)
             self._killers.add(index)
             cell.outputs = [
-                new_output("error", ename="KernelDied", evalue=KERNEL_DIED, traceback=[])
+                new_output(
+                    "error", ename="KernelDied", evalue=KERNEL_DIED, traceback=[]
+                )
             ]
             self._restart_kernel()
             self._replay(index)

@@ -91,8 +91,10 @@ def pick(student: str, work: Path) -> Submission:
         return Submission(student, work.name, exact)
     if len(candidates) == 1:
         return Submission(student, work.name, candidates[0])
-    problem = "no notebook submitted" if not candidates else (
-        f"{len(candidates)} notebooks and none named {exact.name}"
+    problem = (
+        "no notebook submitted"
+        if not candidates
+        else (f"{len(candidates)} notebooks and none named {exact.name}")
     )
     return Submission(student, work.name, None, problem)
 
@@ -108,7 +110,9 @@ def screen(item: Submission, masters: dict) -> Submission:
         item.problem, item.notebook = str(error), None
         return item
     if actual != item.assignment:
-        item.problem = f"{item.notebook.name} is a notebook of {actual}, not {item.assignment}"
+        item.problem = (
+            f"{item.notebook.name} is a notebook of {actual}, not {item.assignment}"
+        )
     return item
 
 
@@ -137,8 +141,14 @@ def grade_one(item: Submission) -> Outcome:
     return outcome
 
 
-def run_all(items: list[Submission], jobs: int, masters: Path, timeout: int, base: Path,
-            progress: bool) -> list[Outcome]:
+def run_all(
+    items: list[Submission],
+    jobs: int,
+    masters: Path,
+    timeout: int,
+    base: Path,
+    progress: bool,
+) -> list[Outcome]:
     bar = tqdm(total=len(items), desc="grading", unit="notebook", disable=not progress)
     outcomes = []
     if jobs <= 1:
@@ -148,7 +158,9 @@ def run_all(items: list[Submission], jobs: int, masters: Path, timeout: int, bas
             bar.update()
     else:
         spawn = multiprocessing.get_context("spawn")  # no forked kernels or sockets
-        with ProcessPoolExecutor(jobs, spawn, start_worker, (masters, timeout, base)) as pool:
+        with ProcessPoolExecutor(
+            jobs, spawn, start_worker, (masters, timeout, base)
+        ) as pool:
             futures = {pool.submit(grade_one, item): i for i, item in enumerate(items)}
             done = {}
             for future in as_completed(futures):
@@ -197,13 +209,17 @@ def grade(
     progress: bool = True,
 ) -> tuple[list[Outcome], Path]:
     """Grade every submission under `source`; return the outcomes and the CSV path."""
-    known = {a: notebooks.read(masters / a / f"{a}.ipynb") for a in course.assignments(masters)}
+    known = {
+        a: notebooks.read(masters / a / f"{a}.ipynb")
+        for a in course.assignments(masters)
+    }
     with tempfile.TemporaryDirectory(prefix="lstm-grade-") as scratch:
         folder = unpack(Path(source), Path(scratch) / "unzipped")
         items = [screen(item, known) for item in find(folder, set(known))]
         if not items:
             raise CourseError(
-                f"{source}: no submissions found (expected <student>/<assignment>/*.ipynb "
+                f"{source}: no submissions found (expected "
+                "<student>/<assignment>/*.ipynb "
                 f"with an assignment among {', '.join(known) or 'none'})"
             )
         main = course.TempCourse(masters, timeout, root=workdir, db_url=db_url)

@@ -19,7 +19,9 @@ def files(folder: Path) -> set[str]:
     return {
         str(p.relative_to(folder))
         for p in folder.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and ".ipynb_checkpoints" not in p.parts
     }
 
 

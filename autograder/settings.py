@@ -14,6 +14,12 @@ DEFAULT_TIMEOUT = 60  # seconds per cell: stops an infinite loop, not a slow ans
 WARNING_PATTERN = r"\b\w*Warning\b"
 
 
+def swap(cls: type, trait: str, name: str, replacement: type) -> list[type]:
+    """`cls`'s default list of steps `trait`, with the step called `name` replaced."""
+    steps = cls.class_traits()[trait].default()
+    return [replacement if step.__name__ == name else step for step in steps]
+
+
 def apply(c: Config, timeout: int = DEFAULT_TIMEOUT) -> Config:
     """Set the grading options on an nbgrader config and return it."""
     # Imported here: nbgrader_config.py loads this module before nbgrader is needed.
@@ -23,18 +29,23 @@ def apply(c: Config, timeout: int = DEFAULT_TIMEOUT) -> Config:
 
     from autograder.execute import ResilientExecute
     from autograder.feedback import HideHiddenTests
+    from autograder.restore import RestoreCells
 
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.code_stub = {
+        "python": "# YOUR CODE HERE\nraise NotImplementedError()"
+    }
     c.Execute.timeout = timeout
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = WARNING_PATTERN
-    # Deleted test cells come back from the gradebook instead of silently scoring.
+    # Deleted test cells come back from the gradebook, without nbgrader's crashes.
     c.OverwriteCells.add_missing_cells = True
+    c.Autograde.sanitize_preprocessors = swap(
+        Autograde, "sanitize_preprocessors", "OverwriteCells", RestoreCells
+    )
     # A kernel that dies costs the cell that killed it, not the whole submission.
-    steps = Autograde.class_traits()["autograde_preprocessors"].default()
-    c.Autograde.autograde_preprocessors = [
-        ResilientExecute if step.__name__ == "Execute" else step for step in steps
-    ]
+    c.Autograde.autograde_preprocessors = swap(
+        Autograde, "autograde_preprocessors", "Execute", ResilientExecute
+    )
     # Feedback never shows hidden tests' source or the helpers' tracebacks.
     c.GenerateFeedback.preprocessors = [
         GetGrades,

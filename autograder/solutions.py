@@ -42,7 +42,10 @@ def prove(
         failed = temp.autograde(student, assignment)
         if failed:
             problems.append(f"{student}: {failed}")
-    master, release = temp.grades("master", assignment), temp.grades("release", assignment)
+    master, release = (
+        temp.grades("master", assignment),
+        temp.grades("release", assignment),
+    )
     graded = temp.autograded("master", assignment)
     lines = {}
     if graded.is_file():
@@ -53,7 +56,8 @@ def prove(
         shutil.rmtree(executed / assignment, ignore_errors=True)
         shutil.copytree(graded.parent, executed / assignment)
     problems += [
-        f"master loses {c.max_score - c.score:g} on {c.grade_id}: {lines.get(c.grade_id)}"
+        f"master loses {c.max_score - c.score:g} on {c.grade_id}: "
+        f"{lines.get(c.grade_id)}"
         for c in master
         if c.score < c.max_score
     ]

@@ -1,0 +1,101 @@
+"""Every assignment in solutions/, graded by real nbgrader with real kernels: the
+master earns everything, the release nothing, and each catalogued mistake costs
+its own exercise and no other, with feedback that names it.
+
+All submissions of all assignments are graded in one `grade --jobs 2` batch.
+"""
+
+from __future__ import annotations
+
+import pytest
+from grading import batches, harness
+
+from autograder import course, notebooks
+
+ASSIGNMENTS = course.assignments()
+MISTAKES = [
+    m for a in ASSIGNMENTS for m in harness.catalog(batches.CATALOGS / f"{a}.toml", a)
+]
+
+
+@pytest.fixture(scope="module")
+def batch() -> batches.Batch:
+    return batches.course_batch()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_master_earns_full_marks(batch, assignment):
+    for student in ("master", "filled"):
+        outcome = batch.outcome(student, assignment)
+        failing = {
+            g.grade_id: batch_line(batch, student, assignment, g.grade_id)
+            for g in outcome.grades
+            if g.score < g.max_score
+        }
+        assert outcome.max_score > 0
+        assert not failing and not outcome.problem, (student, failing, outcome.problem)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_earns_zero(batch, assignment):
+    outcome = batch.outcome("release", assignment)
+    assert outcome.max_score > 0 and outcome.score == 0, outcome.grades
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_exercise_has_at_least_three_mistakes(assignment):
+    master = notebooks.read(course.MASTERS / assignment / f"{assignment}.ipynb")
+    graded = set(notebooks.exercises(master).values())
+    counts = {
+        e: sum(m.exercise == e for m in MISTAKES if m.assignment == assignment)
+        for e in graded
+    }
+    assert all(n >= 3 for n in counts.values()), counts
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: f"{m.assignment}:{m.name}")
+def test_mistake_costs_its_own_exercise_only(batch, mistake):
+    owner = notebooks.exercises(batch.master(mistake.assignment))
+    assert mistake.exercise in owner.values(), f"{mistake.exercise} is not an exercise"
+    scores = batch.scores(mistake.student, mistake.assignment)
+    own = {c for c, e in owner.items() if e == mistake.exercise}
+    lost = {c for c, (s, m) in scores.items() if s < m}
+    assert lost, f"{mistake.name}: earned full marks"
+    assert lost <= own, f"{mistake.name}: also lost {sorted(lost - own)}"
+    graded = batch.autograded(mistake.student, mistake.assignment)
+    errors = [
+        o
+        for c in graded.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+        and notebooks.nbgrader_meta(c).get("grade_id") in lost
+    ]
+    assert all(o.ename == "CheckFailed" for o in errors), [o.ename for o in errors]
+    text = " ".join(o.evalue for o in errors)
+    assert mistake.feedback.lower() in text.lower(), text
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_page_never_shows_hidden_tests(batch, assignment):
+    master = batch.master(assignment)
+    hidden = [
+        line.strip()
+        for c in master.cells
+        if "### BEGIN HIDDEN TESTS" in c.source
+        for line in c.source.split("### BEGIN HIDDEN TESTS")[1]
+        .split("### END HIDDEN TESTS")[0]
+        .splitlines()
+        if len(line.strip()) > 12
+    ]
+    assert hidden, "no hidden tests in the master"
+    page = batch.feedback_page("release", assignment)
+    assert not [line for line in hidden if line in page]
+
+
+def batch_line(batch, student, assignment, grade_id) -> str:
+    from autograder.feedback import cell_feedback
+
+    for cell in batch.autograded(student, assignment).cells:
+        if notebooks.nbgrader_meta(cell).get("grade_id") == grade_id:
+            return cell_feedback(cell)
+    return "cell missing"
