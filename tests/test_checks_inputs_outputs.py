@@ -1,0 +1,114 @@
+"""Fast in-process tests of autograder.checks.inputs_outputs (no nbgrader, no kernel).
+
+Every exercise's test cells, taken from the master, must pass its solution and fail
+each catalogued mistake with that mistake's feedback; the oracles the checks rely on
+must agree with torch.
+"""
+
+import re
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from autograder.checks import core
+from autograder.checks import inputs_outputs as checks
+
+ROOT = Path(__file__).resolve().parents[1]
+ID = "05_inputs_outputs"
+MASTER = nbformat.read(ROOT / "solutions" / ID / f"{ID}.ipynb", as_version=4)
+CATALOG = tomllib.loads((ROOT / "tests" / "mistakes" / f"{ID}.toml").read_text())
+MISTAKES = CATALOG["mistake"]
+
+
+def _cells(prefix: str = "") -> dict[str, str]:
+    """grade_id -> source of the master's nbgrader cells, markers stripped."""
+    found = {}
+    for cell in MASTER.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id.startswith(prefix):
+            found[grade_id] = re.sub(
+                r"^\s*### (BEGIN|END) \w+( \w+)?\n", "", cell.source, flags=re.M
+            )
+    return found
+
+
+ANSWERS = {k: v for k, v in _cells().items() if not k.startswith("test-")}
+TESTS = _cells("test-")
+
+
+def _grade(exercise: str, source: str) -> None:
+    """Run an answer cell's source, then both of its test cells, in one namespace."""
+    scope = {
+        "torch": torch,
+        "split_h_n": checks.split_h_n_reference,
+        "last_valid_output": checks.last_valid_output_reference,
+    }
+    exec(source, scope)  # noqa: S102 - the master's own cells
+    for grade_id in (f"test-{exercise}", f"test-{exercise}-hidden"):
+        exec(TESTS[grade_id], scope)  # noqa: S102
+
+
+def test_catalog_covers_every_exercise_with_three_mistakes():
+    assert set(ANSWERS) == {m["exercise"] for m in MISTAKES}
+    for exercise in ANSWERS:
+        assert sum(m["exercise"] == exercise for m in MISTAKES) >= 3, exercise
+
+
+@pytest.mark.parametrize("exercise", sorted(ANSWERS))
+def test_solution_passes(exercise, capsys):
+    _grade(exercise, ANSWERS[exercise])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("✓ ") for line in lines)
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m["name"] for m in MISTAKES])
+def test_mistake_fails_with_its_feedback(mistake):
+    source = ANSWERS[mistake["exercise"]]
+    assert source.count(mistake["old"]) == 1, "old must occur exactly once"
+    with pytest.raises(core.CheckFailed) as failure:
+        _grade(mistake["exercise"], source.replace(mistake["old"], mistake["new"]))
+    assert mistake["feedback"] in str(failure.value)
+
+
+@pytest.mark.parametrize("exercise", sorted(ANSWERS))
+def test_stub_is_not_done(exercise):
+    with pytest.raises((NotImplementedError, NameError)):
+        _grade(exercise, "raise NotImplementedError()")
+
+
+@pytest.mark.parametrize("key", sorted(checks.SHAPE_QUESTIONS))
+def test_shape_questions_match_torch_runs(key):
+    kwargs, input_shape, tensor = checks.SHAPE_QUESTIONS[key]
+    output, (h_n, c_n) = torch.nn.LSTM(**kwargs)(torch.zeros(input_shape))
+    torch_shape = {"output": output, "h_n": h_n, "c_0": c_n}[tensor].shape
+    assert checks._true_shape(kwargs, input_shape, tensor) == tuple(torch_shape)
+
+
+def test_bidirectional_truth_is_read_from_a_run():
+    assert {
+        t: checks._bidirectional_truth(t) for t in ("h_n[-1]", "h_n[-2]", "h_n[0]")
+    } == {"h_n[-1]": "C", "h_n[-2]": "A", "h_n[0]": "D"}
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_oracle_equals_torch_packing(bidirectional):
+    """The checks' padded output and per-sequence h_n are what torch's packing gives."""
+    lengths, total = (4, 2, 5, 3), 7
+    padded, h_alone = checks._padded_run(3, lengths, total, 2, bidirectional)
+    ref = checks._lstm(3, 4, 2, bidirectional)  # reseeds: the same weights and inputs
+    xs = [torch.randn(n, checks.INPUT_SIZE, dtype=torch.float64) for n in lengths]
+    lstm = torch.nn.LSTM(checks.INPUT_SIZE, 4, 2, bidirectional=bidirectional).double()
+    lstm.load_state_dict(ref.state_dict())
+    x = torch.zeros(total, len(lengths), checks.INPUT_SIZE, dtype=torch.float64)
+    for b, seq in enumerate(xs):
+        x[: len(seq), b] = seq
+    with torch.no_grad():
+        packed = pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
+        out, (h_n, _) = lstm(packed)
+        out, _ = pad_packed_sequence(out, total_length=total)
+    assert torch.allclose(out, padded, atol=1e-12)
+    assert torch.allclose(h_n.transpose(0, 1), h_alone, atol=1e-12)
