@@ -70,7 +70,9 @@ def lab_command(port: int, root: Path, browser: bool, token: str | None) -> list
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make lab", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="make lab", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--root", type=Path, default=REPO / "notebooks")
@@ -98,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
         p for p in (str(REPO), env.get("JUPYTER_CONFIG_PATH", "")) if p
     )
-    command = lab_command(args.port, args.root.resolve(), not args.no_browser, args.token)
-    print(f"JupyterLab on http://127.0.0.1:{args.port}/lab (Ctrl-C to stop)", flush=True)
+    command = lab_command(
+        args.port, args.root.resolve(), not args.no_browser, args.token
+    )
+    print(
+        f"JupyterLab on http://127.0.0.1:{args.port}/lab (Ctrl-C to stop)", flush=True
+    )
     try:
         return subprocess.call(command, cwd=REPO, env=env)
     except KeyboardInterrupt:

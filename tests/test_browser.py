@@ -1,7 +1,8 @@
-"""The front door in a real browser: `make lab`, a release notebook, the Validate button.
+"""The front door in a real browser: `make lab`, a release notebook, nbgrader's
+Validate button.
 
-Starts JupyterLab exactly as the README says (`make lab PORT=… BROWSER=no`) on a copy of
-the release, drives Debian's Chromium with Playwright, runs all cells, fills one exercise
+Starts JupyterLab exactly as the README says (`make lab PORT=… BROWSER=no`) on a copy
+of the release, drives Debian's Chromium with Playwright, runs all cells, fills one exercise
 with its correct answer, presses nbgrader's Validate button and reads the report. The
 screenshot lands in `artifacts/browser/`.
 """
@@ -24,8 +25,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts" / "browser"
 ASSIGNMENT = "06_backprop_through_lstm"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 if not CHROMIUM.exists():  # loud: the reason shows in pytest's summary and as a warning
@@ -51,8 +58,9 @@ def exercises(assignment: str) -> list[tuple[str, str]]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         source = "".join(cell["source"])
         if meta.get("solution") and cell["cell_type"] == "code":
-            answer = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", source,
-                            flags=re.M)
+            answer = re.sub(
+                r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", source, flags=re.M
+            )
         elif meta.get("grade") and answer and "BEGIN HIDDEN TESTS" not in source:
             found.append((answer, source.strip().splitlines()[-1]))
             answer = None
@@ -67,14 +75,27 @@ def lab(tmp_path):
     port = free_port()
     log = (tmp_path / "lab.log").open("w+")
     server = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"PORT={port}", "BROWSER=no",
-         f"NOTEBOOKS={notebooks}"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            "make",
+            "--no-print-directory",
+            "lab",
+            f"PORT={port}",
+            "BROWSER=no",
+            f"NOTEBOOKS={notebooks}",
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 300
-        while not (found := re.search(r"http://127\.0\.0\.1:\d+/lab\?token=\w+",
-                                      (tmp_path / "lab.log").read_text())):
+        while not (
+            found := re.search(
+                r"http://127\.0\.0\.1:\d+/lab\?token=\w+",
+                (tmp_path / "lab.log").read_text(),
+            )
+        ):
             assert server.poll() is None, (tmp_path / "lab.log").read_text()
             assert time.monotonic() < deadline, "JupyterLab did not start in 300 s"
             time.sleep(0.5)
@@ -100,21 +121,26 @@ def test_validate_button_reports_on_a_learner_notebook(lab):
         page.goto(url.replace("/lab?", f"/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb?"))
         validate = page.get_by_role("button", name="Validate")
         validate.wait_for(timeout=90_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=90_000)
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
+        )
 
         # Run all cells as a learner would, from the menu.
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         # Execution stops at the first stub, which says what to do.
-        stub_error = page.locator(".jp-OutputArea-output", has_text="NotImplementedError")
+        stub_error = page.locator(
+            ".jp-OutputArea-output", has_text="NotImplementedError"
+        )
         try:
             stub_error.first.wait_for(timeout=120_000)
         finally:
             page.screenshot(path=str(ARTIFACTS / "run_all.png"))
 
         # Fill the first exercise: replace the stub in its editor with the answer.
-        stub = page.locator(".jp-CodeCell", has_text="raise NotImplementedError()").first
+        stub = page.locator(
+            ".jp-CodeCell", has_text="raise NotImplementedError()"
+        ).first
         editor = stub.locator(".cm-content")
         editor.click()
         page.keyboard.press("Control+a")

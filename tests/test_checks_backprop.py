@@ -25,8 +25,15 @@ def cells():
             continue
         meta = cell["metadata"].get("nbgrader", {})
         source = "".join(cell["source"])
-        kind = ("test" if meta.get("grade") else "answer" if meta.get("solution")
-                else "given" if meta.get("locked") else "plain")
+        kind = (
+            "test"
+            if meta.get("grade")
+            else "answer"
+            if meta.get("solution")
+            else "given"
+            if meta.get("locked")
+            else "plain"
+        )
         yield kind, meta.get("grade_id"), source
 
 
@@ -69,5 +76,7 @@ def test_each_mistake_fails_its_own_exercise_only(mistake):
 
 def test_every_exercise_has_three_catalogued_mistakes():
     exercises = {g for kind, g, _ in cells() if kind == "answer"}
-    counts = {e: sum(m["exercise"] == e for m in MISTAKES["mistake"]) for e in exercises}
+    counts = {
+        e: sum(m["exercise"] == e for m in MISTAKES["mistake"]) for e in exercises
+    }
     assert all(n >= 3 for n in counts.values()), counts

@@ -14,7 +14,10 @@ def test_make_lab_refuses_a_taken_port_with_a_clear_message():
         port = busy.getsockname()[1]
         run = subprocess.run(
             ["make", "--no-print-directory", "lab", f"PORT={port}", "BROWSER=no"],
-            cwd=REPO, capture_output=True, text=True, timeout=120,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert run.returncode != 0
     assert f"port {port} is already in use" in run.stderr
@@ -25,7 +28,10 @@ def test_make_lab_refuses_a_taken_port_with_a_clear_message():
 def test_make_lab_rejects_a_missing_notebooks_folder():
     run = subprocess.run(
         ["make", "--no-print-directory", "lab", "NOTEBOOKS=/nonexistent", "BROWSER=no"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode != 0
     assert "/nonexistent is not a folder of notebooks" in run.stderr
