@@ -65,9 +65,15 @@ def check(
             try:
                 nb = notebooks.read(path)
                 report.assignment = notebooks.recognise(Path(path), nb, known)
+                if Path(path).stem in known and Path(path).stem != report.assignment:
+                    report.problem = (
+                        f"{Path(path).name} holds the exercises of {report.assignment}; "
+                        f"graded as {report.assignment}"
+                    )
                 student = f"learner{number}"
                 temp.submit(student, report.assignment, Path(path))
-                report.problem = temp.autograde(student, report.assignment)
+                failed = temp.autograde(student, report.assignment)
+                report.problem = "; ".join(p for p in (report.problem, failed) if p)
                 fill(report, temp, student, known[report.assignment])
             except CourseError as error:
                 report.problem = str(error)

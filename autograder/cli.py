@@ -61,10 +61,12 @@ def cmd_check(args) -> int:
     if not paths:
         raise CourseError("no notebooks given and none under notebooks/")
     reports = check(paths, args.masters, args.timeout)
+    if len(reports) == 1 and not reports[0].assignment:
+        raise CourseError(reports[0].problem)  # nothing could be graded
     if args.json:
         data = [r.as_json() for r in reports]
         print(json.dumps(data[0] if len(args.paths) == 1 else data, indent=2))
-    elif len(reports) == 1 and not reports[0].problem.startswith(str(reports[0].path)):
+    elif len(reports) == 1:
         report = reports[0]
         rows = [(e, points(s, m), line) for e, s, m, line in by_exercise(report)]
         print(render(("exercise", "points", "feedback"), rows))
