@@ -215,16 +215,19 @@ def _call_make_batch(make_batch: Callable, sequences: list[torch.Tensor]):
                 "pack_padded_sequence sorts them and remembers the order"
             )
         elif "batch_size" in text or "batch_first" in text:
-            hint = (
-                "pad_sequence and pack_padded_sequence must agree on the layout: "
-                "pass batch_first=True to both"
-            )
+            hint = _LAYOUT
         else:
             hint = "see the hints above the cell"
         core.fail(
             f"make_batch(list of {len(sequences)} sequences) raised "
             f"{type(error).__name__}: {error} — {hint}"
         )
+
+
+_LAYOUT = (
+    "pad_sequence and pack_padded_sequence must agree on the layout: pass "
+    "batch_first=True to both"
+)
 
 
 def check_make_batch(
@@ -250,13 +253,19 @@ def check_make_batch(
             f"tensor alone lets the LSTM run over the padding"
         )
     _check_lengths(got_lengths, lengths, features)
-    unpacked = _unpack(packed)
+    try:
+        unpacked = _unpack(packed)
+    except RuntimeError as error:
+        core.fail(f"the PackedSequence cannot be unpacked ({error}) — {_LAYOUT}")
+    if len(unpacked) != len(originals):
+        core.fail(
+            f"the PackedSequence holds {len(unpacked)} sequences, expected "
+            f"{len(originals)} — {_LAYOUT}"
+        )
     for i, (original, got) in enumerate(zip(originals, unpacked, strict=True)):
         if torch.equal(got, original):
             continue
-        if sorted(lengths, reverse=True) != list(lengths) and any(
-            torch.equal(got, o) for o in originals
-        ):
+        if any(torch.equal(got, o) for o in originals):
             core.fail(
                 f"sequence {i} of the batch is another sequence of the input: "
                 f"keep the order of `sequences` (enforce_sorted=False sorts "
@@ -265,7 +274,7 @@ def check_make_batch(
         core.fail(
             f"sequence {i} (length {lengths[i]}) does not come back from the "
             f"packed batch unchanged: got {tuple(got.shape)} — check the "
-            f"lengths and batch_first"
+            f"lengths; {_LAYOUT}"
         )
     core.passed(f"make_batch packs {len(lengths)} sequences of lengths {list(lengths)}")
 
@@ -602,8 +611,8 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
 
 
 _CHANCE = (
-    "are the labels of each batch those of its sequences (index both with the "
-    "same shuffled indices)?"
+    "are the labels of each batch those of its sequences (index both with the same "
+    "shuffled indices)? Is the optimizer torch.optim.Adam with the given lr?"
 )
 
 
