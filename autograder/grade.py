@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
@@ -180,9 +180,12 @@ def merge(main: course.TempCourse, outcome: Outcome) -> None:
         gb.update_or_create_student(outcome.student)
         gb.update_or_create_submission(outcome.assignment, outcome.student)
         for cell in outcome.grades:
-            grade = gb.find_grade(
-                cell.grade_id, outcome.assignment, outcome.assignment, outcome.student
-            )
+            try:
+                key = (cell.grade_id, outcome.assignment, outcome.assignment)
+                grade = gb.find_grade(*key, outcome.student)
+            except MissingEntry:  # the master changed while grading
+                outcome.problem = f"{cell.grade_id} is not in the main gradebook"
+                continue
             grade.auto_score = cell.auto_score
             grade.needs_manual_grade = cell.needs_manual_grade
         gb.db.commit()
