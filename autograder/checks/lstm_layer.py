@@ -1,0 +1,475 @@
+"""Checks for 03_lstm_layer: from one cell to a layer.
+
+The learner's `lstm_layer(x, params, state=None, batch_first=False)` follows one layer
+of `nn.LSTM`: x is (L, N, H_in), or (N, L, H_in) with `batch_first`; params holds
+torch's `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`; the state (h_0, c_0) and the
+returned (h_n, c_n) are (1, N, H) whatever `batch_first` says. It is graded with
+`lstm_ref`'s cell in place of the notebook's `lstm_cell` (`core.using`), so only the
+unrolling is judged. The other checks: predicted shapes, the last-step read-out of a
+recall model, the norm of the Jacobian of c_T with respect to c_0, and the
+forget-gate bias of an `nn.LSTM`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+from lstm_ref import functional as ref
+
+from . import core
+
+Tensor = torch.Tensor
+WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+@contextlib.contextmanager
+def float64() -> Iterator[None]:
+    """Checks run in float64; a learner's `torch.zeros(...)` must follow along."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved)
+
+
+# --- the layer ---------------------------------------------------------------------
+
+
+def make_params(input_size: int, hidden_size: int, seed: int) -> dict:
+    """torch-named LSTM weights in float64, drawn like nn.LSTM's init."""
+    g = torch.Generator().manual_seed(seed)
+    k = hidden_size**-0.5
+    shapes = {
+        "weight_ih": (4 * hidden_size, input_size),
+        "weight_hh": (4 * hidden_size, hidden_size),
+        "bias_ih": (4 * hidden_size,),
+        "bias_hh": (4 * hidden_size,),
+    }
+    return {
+        name: (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) * k
+        for name, shape in shapes.items()
+    }
+
+
+def reference_lstm_layer(x, params, state=None, batch_first=False):
+    """The answer, from `lstm_ref.functional.lstm_layer` (time-major, (N, H) state)."""
+    if batch_first:
+        x = x.transpose(0, 1)
+    N, H = x.shape[1], params["weight_hh"].shape[1]
+    if state is None:
+        state = (x.new_zeros(1, N, H), x.new_zeros(1, N, H))
+    hx = (state[0][0], state[1][0])
+    output, (h_n, c_n) = ref.lstm_layer(x, hx, *(params[k] for k in WEIGHTS))
+    if batch_first:
+        output = output.transpose(0, 1)
+    return output, (h_n[None], c_n[None])
+
+
+def _not_carried(x, params, state, batch_first):
+    """Every step started from the initial state: the state is not carried."""
+    xs = x.transpose(0, 1) if batch_first else x
+    outs = [reference_lstm_layer(x_t[None], params, state)[0][0] for x_t in xs]
+    output = torch.stack(outs, 1 if batch_first else 0)
+    return output
+
+
+def _output_mistakes(x, params, state, batch_first, expected) -> list:
+    """(wrong output, message) pairs for the output tensor."""
+    _, (h_n, _) = expected
+    mistakes = [
+        (_not_carried(x, params, state, batch_first),
+         "the state is not carried from step to step: feed each step the (h, c) "
+         "that the previous step returned, not the initial state"),
+        (h_n, "output should hold h_t of every time step, not only the last one "
+         "(that is h_n)"),
+        (h_n[0], "output should hold h_t of every time step, not only the last one"),
+    ]
+    time_dim = 1 if batch_first else 0
+    flipped = reference_lstm_layer(x.flip(time_dim), params, state, batch_first)[0]
+    mistakes += [
+        (flipped, "time runs backwards: step t = 1 first, up to t = L"),
+        (flipped.flip(time_dim), "time runs backwards: step t = 1 first, up to t = L"),
+    ]
+    output = expected[0]
+    if batch_first:
+        mistakes.append((output.transpose(0, 1),
+                         "with batch_first=True the output is (N, L, H) too: "
+                         "batch_first applies to the input and the output"))
+    else:
+        mistakes.append((output.transpose(0, 1),
+                         "output is (L, N, H) when batch_first=False: transpose "
+                         "only when batch_first is True"))
+    return mistakes
+
+
+def _state_hint(N: int, batch_first: bool) -> str:
+    hint = (
+        "h_n and c_n are (num_layers, N, H) = (1, N, H), like nn.LSTM's: keep the "
+        "layer dimension and the batch dimension"
+    )
+    if N == 1:
+        hint += " (even when N = 1: don't squeeze)"
+    if batch_first:
+        hint += "; batch_first never applies to the state"
+    return hint
+
+
+def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> None:
+    name = "lstm_layer"
+    if not (isinstance(got, tuple | list) and len(got) == 2):
+        core.fail(f"{name} ({case}) should return (output, (h_n, c_n)), got "
+                  f"{core.describe(got)}")
+    output, hc = got
+    if not (isinstance(hc, tuple | list) and len(hc) == 2):
+        core.fail(f"{name} ({case}) should return (output, (h_n, c_n)): the second "
+                  f"item should be the pair (h_n, c_n), got {core.describe(hc)}")
+    exp_out, (exp_h, exp_c) = expected
+    for wrong, message in _output_mistakes(x, params, state, batch_first, expected):
+        if not core.matches(exp_out, wrong) and core.matches(output, wrong):
+            core.fail(f"{name} ({case}): output is wrong — {message}")
+    core.expect_close(f"{name} ({case}): output", output, exp_out)
+    N = exp_h.shape[1]
+    for label, got_s, exp_s in (("h_n", hc[0], exp_h), ("c_n", hc[1], exp_c)):
+        core.expect_tensor(f"{name} ({case}): {label}", got_s)
+        if tuple(got_s.shape) != tuple(exp_s.shape) and got_s.numel() == exp_s.numel():
+            core.fail(f"{name} ({case}): {label} has shape {tuple(got_s.shape)}, "
+                      f"expected {tuple(exp_s.shape)} — {_state_hint(N, batch_first)}")
+        core.expect_close(f"{name} ({case}): {label}", got_s, exp_s,
+                          "the state after the last step")
+
+
+def check_lstm_layer(
+    lstm_layer: Callable,
+    L: int = 5,
+    N: int = 3,
+    input_size: int = 4,
+    hidden_size: int = 6,
+    seed: int = 0,
+) -> None:
+    """`lstm_layer` against `lstm_ref` in four cases: time-major or batch-first, with a
+    given state or the default zero state. Graded with the reference cell."""
+    params = make_params(input_size, hidden_size, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(L, N, input_size, generator=g, dtype=torch.float64)
+    state = tuple(torch.randn(1, N, hidden_size, generator=g, dtype=torch.float64)
+                  for _ in range(2))
+    cases = [
+        ("time-major, given state", x, state, False),
+        ("batch_first=True, given state", x.transpose(0, 1).contiguous(), state, True),
+        ("time-major, state=None", x, None, False),
+        ("batch_first=True, state=None", x.transpose(0, 1).contiguous(), None, True),
+    ]
+    with core.using(lstm_layer, lstm_cell=ref.lstm_cell), float64():
+        for case, xc, st, bf in cases:
+            expected = reference_lstm_layer(xc, params, st, bf)
+            try:
+                got = core.call("lstm_layer", lstm_layer, xc, params, st,
+                                batch_first=bf)
+            except core.CheckFailed as error:
+                if st is None:  # the given-state cases passed: the default is wrong
+                    core.fail(f"{error} — {_zero_state_hint(N, hidden_size)}")
+                raise
+            try:
+                _compare_layer(got, expected, xc, params, st, bf, case)
+            except core.CheckFailed as error:
+                if st is None:
+                    core.fail(f"{error} — {_zero_state_hint(N, hidden_size)}")
+                raise
+    core.passed(f"lstm_layer matches one nn.LSTM layer (L={L}, N={N}, "
+                f"H_in={input_size}, H={hidden_size}), time-major and batch_first, "
+                f"with and without a state")
+
+
+def _zero_state_hint(N: int, hidden_size: int) -> str:
+    return (f"with state=None the layer starts from h_0 = c_0 = zeros of shape "
+            f"(1, N, hidden_size) = (1, {N}, {hidden_size}): take N from x after "
+            f"handling batch_first, and hidden_size from weight_hh")
+
+
+# --- predict before you run ------------------------------------------------------
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, tuple | list | torch.Size) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in value
+    )
+
+
+def _true_shapes(batch: int, length: int, input_size: int, hidden_size: int) -> dict:
+    """Run torch: nn.LSTM(batch_first=True) on (batch, length, input_size)."""
+    lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(torch.zeros(batch, length, input_size))
+        lstm(torch.zeros(batch, length, input_size), (h_n, c_n))  # c_0 like c_n
+    return {"output": tuple(output.shape), "h_n": tuple(h_n.shape),
+            "c_0": tuple(c_n.shape)}
+
+
+def _shape_hints(key: str, batch: int, length: int, input_size: int,
+                 hidden_size: int) -> dict:
+    """Wrong predictions a learner is likely to write, with the reason."""
+    N, L, H = batch, length, hidden_size
+    if key == "output":
+        return {
+            (L, N, H): "batch_first=True applies to the output too: (N, L, H)",
+            (N, H): "output holds every time step: (N, L, H)",
+            (1, N, H): "output holds every time step: (N, L, H)",
+            (N, L, input_size): "the output has hidden_size features",
+        }
+    state = "h_n" if key == "h_n" else "c_0"
+    return {
+        (N, 1, H): f"batch_first never applies to {state}: it stays "
+        f"(num_layers, N, H)",
+        (N, H): f"{state} keeps a first axis for the layers (num_layers = 1): keep "
+        f"the layer dimension",
+        (1, H): f"{state} keeps its batch dimension",
+        (H,): f"{state} keeps its layer and batch dimensions",
+        (N, L, H): f"{state} is one state per sequence, not one per step",
+    }
+
+
+def check_predicted_shapes(
+    predicted, keys, batch: int, length: int, input_size: int, hidden_size: int
+) -> None:
+    """`predicted[key]` against the shapes torch gives for
+    nn.LSTM(input_size, hidden_size, batch_first=True) on (batch, length, input_size);
+    "c_0" is the initial state one would pass (shaped like c_n)."""
+    if not isinstance(predicted, dict):
+        core.fail(f"predicted should be a dict of shapes, got "
+                  f"{core.describe(predicted)}")
+    truth = _true_shapes(batch, length, input_size, hidden_size)
+    for key in keys:
+        value = predicted.get(key, Ellipsis)
+        if value is Ellipsis or value is None:
+            core.fail(f'predicted["{key}"] is missing: write your prediction as a '
+                      f"tuple of ints such as (2, 7, 5)")
+        if not _is_shape(value):
+            core.fail(f'predicted["{key}"] should be a tuple of ints such as '
+                      f"(2, 7, 5), got {value!r}")
+        got = tuple(value)
+        if got != truth[key]:
+            hint = _shape_hints(key, batch, length, input_size, hidden_size).get(
+                got, "work it out from the documentation's (num_layers, N, H) and "
+                "(N, L, H) forms")
+            core.fail(f'predicted["{key}"] = {got}, but torch gives {truth[key]} — '
+                      f"{hint}")
+    core.passed(", ".join(f"{key} {truth[key]}" for key in keys) + " as predicted")
+
+
+# --- reading the last step ----------------------------------------------------------
+
+
+def _recall_expected(model, x) -> Tensor:
+    output, _ = model.rnn(x)
+    last = output[:, -1] if model.rnn.batch_first else output[-1]
+    return model.head(last)
+
+
+def check_recall_net(
+    Recaller: type,
+    num_classes: int = 3,
+    input_size: int = 5,
+    hidden_size: int = 4,
+    L: int = 6,
+    N: int = 2,
+    seed: int = 0,
+    kinds: tuple = ("lstm",),
+    num_layers: int = 1,
+) -> None:
+    """`Recaller(rnn, num_classes)(x)` must be `head(h of the last step)`, shape (N, C),
+    for time-major and batch-first recurrent modules."""
+    for kind in kinds:
+        for batch_first in (True, False):
+            torch.manual_seed(seed)
+            cls = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}[kind]
+            rnn = cls(input_size, hidden_size, num_layers=num_layers,
+                      batch_first=batch_first).double()
+            model = core.call("Recaller", Recaller, rnn, num_classes)
+            model = model.double()
+            shape = (N, L, input_size) if batch_first else (L, N, input_size)
+            x = torch.randn(shape, dtype=torch.float64)
+            with torch.no_grad(), float64():
+                expected = _recall_expected(model, x)
+                got = core.call("Recaller.forward", model, x)
+                output, _ = model.rnn(x)
+            what = (f"Recaller(nn.{cls.__name__}(..., num_layers={num_layers}, "
+                    f"batch_first={batch_first}))")
+            known = {
+                "output[-1] (the last time step only when batch_first=False)":
+                    model.head(output[-1]),
+                "output[:, -1] (the last time step only when batch_first=True)":
+                    model.head(output[:, -1]),
+                "the first time step": model.head(output[:, 0] if batch_first
+                                                  else output[0]),
+                "every time step": model.head(output),
+            }
+            layout = ("(N, L, H): take output[:, -1]" if batch_first
+                      else "(L, N, H): take output[-1]")
+            for label, wrong in known.items():
+                if not core.matches(expected, wrong) and core.matches(got, wrong):
+                    core.fail(f"{what} returned the logits of {label} — with "
+                              f"batch_first={batch_first} the output is {layout}")
+            core.expect_close(f"{what}(x) logits", got, expected,
+                              f"logits are head(h of the last time step), shape (N, "
+                              f"num_classes) = ({N}, {num_classes})")
+    core.passed(f"Recaller reads the last time step for batch_first=True and False "
+                f"({', '.join(kinds)}, {num_layers} layer(s))")
+
+
+# --- gradient flow ------------------------------------------------------------------
+
+
+def reference_cell_state_jacobian_norm(lstm: nn.LSTM, x: Tensor) -> float:
+    """‖∂c_T/∂c_0‖ (Frobenius) for an unbatched x of shape (T, H_in), h_0 = c_0 = 0."""
+    H = lstm.hidden_size
+    h_0 = torch.zeros(1, H, dtype=x.dtype)
+
+    def final_cell(c_0):
+        return lstm(x, (h_0, c_0))[1][1]
+
+    J = torch.autograd.functional.jacobian(final_cell, torch.zeros(1, H, dtype=x.dtype))
+    return float(J.norm())
+
+
+def _as_number(name: str, value) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value)
+    core.fail(f"{name} should return one number (a float), got {core.describe(value)}")
+
+
+def check_cell_state_jacobian_norm(
+    fn: Callable,
+    input_size: int = 3,
+    hidden_size: int = 4,
+    lengths: tuple = (6, 1),
+    seed: int = 0,
+) -> None:
+    """fn(lstm, x) = ‖∂c_T/∂c_0‖_F for T = len(x), evaluated at h_0 = c_0 = 0."""
+    name = "cell_state_jacobian_norm"
+    torch.manual_seed(seed)
+    lstm = nn.LSTM(input_size, hidden_size).double()
+    g = torch.Generator().manual_seed(seed + 1)
+    for T in lengths:
+        x = torch.randn(T, input_size, generator=g, dtype=torch.float64)
+        with float64():
+            got = _as_number(name, core.call(name, fn, lstm, x))
+        expected = reference_cell_state_jacobian_norm(lstm, x)
+        if abs(got - expected) <= 1e-8 + 1e-6 * abs(expected):
+            continue
+        core.fail(f"{name}(lstm, x of length {T}) = {got:.6g}, expected "
+                  f"{expected:.6g} — {_jacobian_hint(lstm, x, got)}")
+    core.passed(f"{name} matches autograd's Jacobian ∂c_T/∂c_0 (T = "
+                f"{', '.join(map(str, lengths))})")
+
+
+def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
+    H = lstm.hidden_size
+    zeros = torch.zeros(1, H, dtype=x.dtype)
+
+    def state(h_0, c_0):
+        return lstm(x, (h_0, c_0))[1]
+
+    def jac(f, at):
+        return float(torch.autograd.functional.jacobian(f, at).norm())
+
+    return {
+        "you differentiated h_T, not the cell state c_T (take c_n)":
+            jac(lambda c: state(zeros, c)[0], zeros),
+        "you measured ∂h_T/∂h_0: the question is ∂c_T/∂c_0":
+            jac(lambda h: state(h, zeros)[0], zeros),
+        "that is the gradient of c_T.sum(), a vector, not the Jacobian matrix "
+        "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)":
+            jac(lambda c: state(zeros, c)[1].sum(), zeros),
+        "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones":
+            jac(lambda c: state(zeros, c)[1], torch.ones(1, H, dtype=x.dtype)),
+        "one step too few (x[1:]): T = len(x), every step counts":
+            (jac(lambda c: lstm(x[1:], (zeros, c))[1][1], zeros)
+             if len(x) > 1 else float("nan")),
+        "one step too few (x[:-1]): T = len(x), every step counts":
+            (jac(lambda c: lstm(x[:-1], (zeros, c))[1][1], zeros)
+             if len(x) > 1 else float("nan")),
+    }
+
+
+def _jacobian_hint(lstm: nn.LSTM, x: Tensor, got: float) -> str:
+    for hint, value in _jacobian_variants(lstm, x).items():
+        if abs(got - value) <= 1e-8 + 1e-6 * abs(value):
+            return hint
+    return ("differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
+            "(torch.autograd.functional.jacobian) and take the Frobenius norm")
+
+
+# --- forget-gate bias ---------------------------------------------------------------
+
+
+def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
+    return [(name, name.replace("bias_ih", "bias_hh"))
+            for name, _ in lstm.named_parameters() if name.startswith("bias_ih")]
+
+
+def check_forget_bias(
+    init_forget_bias: Callable,
+    input_size: int = 3,
+    hidden_size: int = 4,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    value: float = 1.0,
+    seed: int = 0,
+) -> None:
+    """After init_forget_bias(lstm, value): bias_ih + bias_hh on the forget chunk
+    [H:2H] equals value in every layer and direction; nothing else changed."""
+    torch.manual_seed(seed)
+    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers,
+                   bidirectional=bidirectional)
+    what = (f"init_forget_bias(nn.LSTM({input_size}, {hidden_size}, "
+            f"num_layers={num_layers}, bidirectional={bidirectional}), {value})")
+    before = copy.deepcopy(lstm.state_dict())
+    core.call("init_forget_bias", init_forget_bias, lstm, value)
+    params = dict(lstm.named_parameters())
+    if set(params) != set(before):
+        core.fail(f"{what} changed which parameters the LSTM has: set entries of the "
+                  f"existing bias tensors in place (under torch.no_grad())")
+    H = hidden_size
+    f = slice(H, 2 * H)
+    chunks = {"input gate i": slice(0, H), "candidate g": slice(2 * H, 3 * H),
+              "output gate o": slice(3 * H, 4 * H)}
+    for name, p in params.items():
+        if not isinstance(p, nn.Parameter) or not p.requires_grad:
+            core.fail(f"{what}: {name} is no longer a trainable nn.Parameter — change "
+                      f"its entries in place inside torch.no_grad()")
+        if name.startswith("weight") and not torch.equal(p.detach(), before[name]):
+            core.fail(f"{what} changed {name}: only the biases should change")
+        if name.startswith("bias"):
+            for gate, chunk in chunks.items():
+                if not torch.equal(p.detach()[chunk], before[name][chunk]):
+                    core.fail(f"{what} changed the {gate} chunk of {name} — torch "
+                              f"stacks the gates in the order i, f, g, o, so the "
+                              f"forget gate is rows [H:2H] = [{H}:{2 * H}]")
+    for ih, hh in _bias_names(lstm):
+        total = (params[ih] + params[hh]).detach()[f]
+        if torch.allclose(total, torch.full_like(total, value)):
+            continue
+        if torch.allclose(total, torch.full_like(total, 2 * value)):
+            core.fail(f"{what}: {ih} + {hh} is {2 * value:g} on the forget chunk — "
+                      f"torch adds both bias vectors, so setting both to {value:g} "
+                      f"doubles it; set {ih}'s forget chunk to {value:g} and {hh}'s "
+                      f"to 0")
+        if torch.equal(params[ih].detach()[f], before[ih][f]):
+            core.fail(f"{what} left {ih}'s forget chunk as it was — set the forget "
+                      f"bias in every layer and direction (iterate over "
+                      f"lstm.named_parameters(), not only the _l0 names)")
+        if torch.allclose(params[ih].detach()[f], torch.full_like(total, value)):
+            core.fail(f"{what}: {ih}'s forget chunk is {value:g} but {hh}'s is not 0, "
+                      f"so the gate's total bias {ih} + {hh} is not {value:g}")
+        core.fail(f"{what}: {ih} + {hh} on the forget chunk [{H}:{2 * H}] should be "
+                  f"{value:g} everywhere, got {total.tolist()}")
+    core.passed(f"forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
+                f"and direction; nothing else changed")
