@@ -153,6 +153,15 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
     return out
 
 
+RULES = {
+    "output": "output is (L, N, D·H_out), (N, L, D·H_out) with batch_first, "
+    "(L, D·H_out) for unbatched input",
+    "h_n": "h_n is (D·num_layers, N, H_out), (D·num_layers, H_out) for unbatched input",
+    "c_n": "c_n is (D·num_layers, N, hidden_size), (D·num_layers, hidden_size) for "
+    "unbatched input",
+}
+
+
 def _check_table(table_name: str, predictions, names: tuple) -> None:
     table = TABLES[table_name]
     if not isinstance(predictions, dict):
@@ -179,14 +188,19 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
                 continue
             causes = [c for w, c in _shape_mistakes(config, name, expected[name])
                       if tuple(w) == got]
-            cause = causes[0] if causes else config.hint or "recount each dim"
-            problems.append(f"  {key} {name}: you wrote {got}, the shape is "
+            cause = causes[0] if causes else RULES[name]
+            problems.append(f"{key} {name}: you wrote {got}, the shape is "
                             f"{expected[name]} — {cause}")
     if problems:
-        core.fail(f"{table_name}: {len(problems)} wrong shape(s):\n"
-                  + "\n".join(problems))
+        _fail_all(table_name, problems)
     core.passed(f"{table_name}: {', '.join(names)} right for all {len(table)} "
                 "configurations")
+
+
+def _fail_all(name: str, problems: list) -> None:
+    """The first problem on the first line (the one feedback shows), the rest below."""
+    more = f" (and {len(problems) - 1} more below)" if len(problems) > 1 else ""
+    core.fail("\n  ".join([f"{name}: {problems[0]}{more}", *problems[1:]]))
 
 
 def check_shape_outputs(table_name: str, predictions) -> None:
@@ -271,9 +285,9 @@ def check_dropout_answers(answers, keys=None) -> None:
             core.fail(f"dropout_answers[{key!r}] should be True or False, got "
                       f"{answers[key]!r}")
         if answers[key] != facts[key]:
-            wrong.append(f"  {key}: torch says {facts[key]} — {DROPOUT_LESSONS[key]}")
+            wrong.append(f"{key}: torch says {facts[key]} — {DROPOUT_LESSONS[key]}")
     if wrong:
-        core.fail("dropout_answers: {} wrong:\n{}".format(len(wrong), "\n".join(wrong)))
+        _fail_all("dropout_answers", wrong)
     core.passed(f"dropout_answers: {len(keys)} answers agree with torch")
 
 
@@ -492,7 +506,7 @@ def _run(module, x, hx, seed: int, config: Config):
         with torch.no_grad():
             result = core.call("MyLSTM.forward", module, *args)
     except core.CheckFailed as error:
-        core.fail(f"{error}\n  for {config} — {config.hint}")
+        core.fail(f"MyLSTM failed for {config} — {config.hint}: {error}")
     if not (isinstance(result, tuple) and len(result) == 2
             and isinstance(result[1], tuple | list) and len(result[1]) == 2):
         core.fail("MyLSTM.forward should return output, (h_n, c_n)")
@@ -586,7 +600,8 @@ def check_my_lstm(MyLSTM, hidden: bool = False, seed: int = 0) -> None:
                               f"{cause}")
             if config.kwargs.get("dropout"):
                 _check_training(config, ref, mine, s)
-    core.passed(f"MyLSTM matches nn.LSTM exactly in {len(configs)} configurations")
+    core.passed(f"MyLSTM matches nn.LSTM (float64, atol 1e-8) in {len(configs)} "
+                "configurations")
 
 
 def _check_training(config: Config, ref, mine, seed: int) -> None:
