@@ -253,20 +253,20 @@ def unroll(step, inputs, state, batch_sizes, reverse=False):
         (outputs, state): outputs in the same packed row layout (time order, also
         when ``reverse``), and the final state of every sequence.
     """
-    starts = [0]
-    for n in batch_sizes:
-        starts.append(starts[-1] + n)
-    times = range(len(batch_sizes))
-    outputs = [None] * len(batch_sizes)
+    inputs = inputs.split(list(batch_sizes))  # the rows of each time step
+    times = range(len(inputs))
+    outputs = [None] * len(inputs)
     for t in reversed(times) if reverse else times:
         n = batch_sizes[t]
-        active = step(inputs[starts[t] : starts[t + 1]], tuple(s[:n] for s in state))
-        if n < state[0].shape[0]:  # keep the rows of the inactive sequences
-            active = tuple(
+        everyone = n == len(state[0])
+        active = step(inputs[t], state if everyone else tuple(s[:n] for s in state))
+        outputs[t] = active[0]
+        if everyone:
+            state = active
+        else:  # the inactive sequences keep their rows of the state
+            state = tuple(
                 torch.cat([a, s[n:]]) for a, s in zip(active, state, strict=True)
             )
-        state = active
-        outputs[t] = active[0][:n]
     return torch.cat(outputs), state
 
 
