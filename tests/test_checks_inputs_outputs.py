@@ -5,13 +5,12 @@ each catalogued mistake with that mistake's feedback; the oracles the checks rel
 must agree with torch.
 """
 
-import re
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
+from grading import harness
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from autograder.checks import core
@@ -20,24 +19,13 @@ from autograder.checks import inputs_outputs as checks
 ROOT = Path(__file__).resolve().parents[1]
 ID = "05_inputs_outputs"
 MASTER = nbformat.read(ROOT / "solutions" / ID / f"{ID}.ipynb", as_version=4)
-CATALOG = tomllib.loads((ROOT / "tests" / "mistakes" / f"{ID}.toml").read_text())
-MISTAKES = CATALOG["mistake"]
-
-
-def _cells(prefix: str = "") -> dict[str, str]:
-    """grade_id -> source of the master's nbgrader cells, markers stripped."""
-    found = {}
-    for cell in MASTER.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id and grade_id.startswith(prefix):
-            found[grade_id] = re.sub(
-                r"^\s*### (BEGIN|END) \w+( \w+)?\n", "", cell.source, flags=re.M
-            )
-    return found
-
-
-ANSWERS = {k: v for k, v in _cells().items() if not k.startswith("test-")}
-TESTS = _cells("test-")
+MISTAKES = harness.catalog(ROOT / "tests" / "mistakes" / f"{ID}.toml", ID)
+ANSWERS = harness.solution_sources(MASTER)
+TESTS = {  # grade_id -> a test cell's source, hidden tests included
+    cell.metadata.nbgrader.grade_id: cell.source
+    for cell in MASTER.cells
+    if cell.metadata.get("nbgrader", {}).get("grade", False)
+}
 
 
 def _grade(exercise: str, source: str) -> None:
@@ -53,9 +41,9 @@ def _grade(exercise: str, source: str) -> None:
 
 
 def test_catalog_covers_every_exercise_with_three_mistakes():
-    assert set(ANSWERS) == {m["exercise"] for m in MISTAKES}
+    assert set(ANSWERS) == {m.exercise for m in MISTAKES}
     for exercise in ANSWERS:
-        assert sum(m["exercise"] == exercise for m in MISTAKES) >= 3, exercise
+        assert sum(m.exercise == exercise for m in MISTAKES) >= 3, exercise
 
 
 @pytest.mark.parametrize("exercise", sorted(ANSWERS))
@@ -65,13 +53,13 @@ def test_solution_passes(exercise, capsys):
     assert len(lines) == 2 and all(line.startswith("✓ ") for line in lines)
 
 
-@pytest.mark.parametrize("mistake", MISTAKES, ids=[m["name"] for m in MISTAKES])
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
 def test_mistake_fails_with_its_feedback(mistake):
-    source = ANSWERS[mistake["exercise"]]
-    assert source.count(mistake["old"]) == 1, "old must occur exactly once"
+    source = ANSWERS[mistake.exercise]
+    assert source.count(mistake.old) == 1, "old must occur exactly once"
     with pytest.raises(core.CheckFailed) as failure:
-        _grade(mistake["exercise"], source.replace(mistake["old"], mistake["new"]))
-    assert mistake["feedback"] in str(failure.value)
+        _grade(mistake.exercise, source.replace(mistake.old, mistake.new))
+    assert mistake.feedback in str(failure.value)
 
 
 @pytest.mark.parametrize("exercise", sorted(ANSWERS))
@@ -88,6 +76,13 @@ def test_shape_questions_match_torch_runs(key):
     assert checks._true_shape(kwargs, input_shape, tensor) == tuple(torch_shape)
 
 
+def test_checks_leave_the_learners_generator_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    _grade("last-valid-output", ANSWERS["last-valid-output"])
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_bidirectional_truth_is_read_from_a_run():
     assert {
         t: checks._bidirectional_truth(t) for t in ("h_n[-1]", "h_n[-2]", "h_n[0]")
@@ -99,8 +94,9 @@ def test_padded_oracle_equals_torch_packing(bidirectional):
     """The checks' padded output and per-sequence h_n are what torch's packing gives."""
     lengths, total = (4, 2, 5, 3), 7
     padded, h_alone = checks._padded_run(3, lengths, total, 2, bidirectional)
-    ref = checks._lstm(3, 4, 2, bidirectional)  # reseeds: the same weights and inputs
-    xs = [torch.randn(n, checks.INPUT_SIZE, dtype=torch.float64) for n in lengths]
+    with checks._seeded(3):  # the same weights and inputs as _padded_run's
+        ref = checks._lstm(4, 2, bidirectional)
+        xs = [torch.randn(n, checks.INPUT_SIZE, dtype=torch.float64) for n in lengths]
     lstm = torch.nn.LSTM(checks.INPUT_SIZE, 4, 2, bidirectional=bidirectional).double()
     lstm.load_state_dict(ref.state_dict())
     x = torch.zeros(total, len(lengths), checks.INPUT_SIZE, dtype=torch.float64)

@@ -8,7 +8,9 @@ the oracle never relies on the indexing the learner is asked to write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -22,18 +24,25 @@ INPUT_SIZE = 3
 # Running the oracle
 
 
-def _lstm(seed: int, hidden_size: int, num_layers: int = 1, bidirectional=False, **kw):
-    torch.manual_seed(seed)
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed torch for the checks' own draws; the learner's generator is untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _lstm(hidden_size: int, num_layers: int = 1, bidirectional=False):
     return LSTM(
-        INPUT_SIZE, hidden_size, num_layers, bidirectional=bidirectional, **kw
+        INPUT_SIZE, hidden_size, num_layers, bidirectional=bidirectional
     ).double()
 
 
 def _run(seed: int, num_layers: int, bidirectional: bool, batch: int | None, steps=5):
     """(output, h_n) of a seeded LSTM on a batched (batch = N) or unbatched input."""
-    lstm = _lstm(seed, 4, num_layers, bidirectional)
     shape = (steps, batch, INPUT_SIZE) if batch else (steps, INPUT_SIZE)
-    with torch.no_grad():
+    with _seeded(seed), torch.no_grad():
+        lstm = _lstm(4, num_layers, bidirectional)
         output, (h_n, _) = lstm(torch.randn(shape, dtype=torch.float64))
     return output, h_n
 
@@ -47,9 +56,9 @@ def _padded_run(
 ):
     """The padded output of a variable-length batch, (total_length, N, D*H_out), and
     the h_n of each sequence run alone, (N, D*num_layers, H_out)."""
-    lstm = _lstm(seed, 4, num_layers, bidirectional)
     outputs, finals = [], []
-    with torch.no_grad():
+    with _seeded(seed), torch.no_grad():
+        lstm = _lstm(4, num_layers, bidirectional)
         for length in lengths:
             x = torch.randn(length, INPUT_SIZE, dtype=torch.float64)
             output, (h_n, _) = lstm(x)
@@ -130,7 +139,7 @@ SHAPE_QUESTIONS = {
 
 def _true_shape(kwargs: dict, input_shape: tuple, tensor: str) -> tuple:
     """Run the LSTM on zeros and read the shape off (c_0 has the shape of c_n)."""
-    with torch.no_grad():
+    with _seeded(0), torch.no_grad():
         output, (h_n, c_n) = LSTM(**kwargs)(torch.zeros(input_shape))
     return tuple({"output": output, "h_n": h_n, "c_0": c_n}[tensor].shape)
 
@@ -401,43 +410,61 @@ def last_valid_output_reference(output, lengths, batch_first=False):
     return output[index, torch.arange(output.shape[1])]
 
 
-def _padded_case(seed, lengths, total_length, batch_first, bidirectional):
+@dataclass
+class _Padded:
+    """One padded batch: `output` time-major, `shown` as the learner gets it."""
+
+    output: torch.Tensor  # (L, N, D*H_out), zeros after each length
+    h_n: torch.Tensor  # (N, D*num_layers, H_out): each sequence run alone
+    lengths: torch.Tensor | list  # as passed to the learner
+    batch_first: bool
+    context: str
+
+    @property
+    def shown(self) -> torch.Tensor:
+        return (
+            self.output.transpose(0, 1).contiguous()
+            if self.batch_first
+            else self.output
+        )
+
+
+def _padded_case(seed, lengths, total_length, batch_first, bidirectional) -> _Padded:
     output, h_n = _padded_run(seed, lengths, total_length, bidirectional=bidirectional)
-    lengths_in = torch.tensor(lengths) if isinstance(lengths, tuple) else lengths
-    shown = output.transpose(0, 1).contiguous() if batch_first else output
-    context = (
+    return _Padded(
+        output,
+        h_n,
+        torch.tensor(lengths) if isinstance(lengths, tuple) else lengths,
+        batch_first,
         f"lengths {list(lengths)}, padded to L = {total_length}, "
-        f"batch_first={batch_first}"
+        f"batch_first={batch_first}",
     )
-    return output, shown, lengths_in, h_n, context
 
 
-def _check_padded(
-    name, fn, output, shown, lengths, batch_first, expected, known, context, **hints
-):
-    """Call `fn(shown, lengths, batch_first)` and diagnose its answer; when a
+def _check_padded(name, fn, case: _Padded, expected, known, **hints):
+    """Call `fn(case.shown, lengths, batch_first)` and diagnose its answer; when a
     batch-first case fails, try the same call time-major to blame the layout."""
 
     def explain():
-        if not batch_first:
+        if not case.batch_first:
             return
         try:
             with core.quiet():
-                time_major = fn(output, lengths, False)
+                time_major = fn(case.output, case.lengths, False)
         except Exception:  # noqa: BLE001 - only diagnosing
             return
         if core.matches(time_major, expected):
             fail(
-                f"{name} for {context}: with batch_first=True, output is (N, L, F): "
-                "time is dim 1, so index there (or transpose first)"
+                f"{name} for {case.context}: with batch_first=True, output is "
+                "(N, L, F): time is dim 1, so index there (or transpose first)"
             )
 
     try:
-        got = _attempt(name, fn, shown, lengths, batch_first, **hints)
+        got = _attempt(name, fn, case.shown, case.lengths, case.batch_first, **hints)
     except core.CheckFailed:
         explain()
         raise
-    _diagnose(name, got, expected, known, context, explain=explain)
+    _diagnose(name, got, expected, known, case.context, explain=explain)
 
 
 def check_last_valid_output(
@@ -450,9 +477,8 @@ def check_last_valid_output(
     sequence b at its last real step, t = lengths[b] - 1, i.e. the last output of
     that sequence run alone."""
     for lengths, total_length, batch_first in cases:
-        output, shown, lengths_in, _, context = _padded_case(
-            seed, lengths, total_length, batch_first, bidirectional
-        )
+        case = _padded_case(seed, lengths, total_length, batch_first, bidirectional)
+        output = case.output
         index, batch = torch.as_tensor(lengths), torch.arange(len(lengths))
         expected = output[index - 1, batch]
         full = max(lengths) == total_length  # else index -1 gives pads only
@@ -466,7 +492,7 @@ def check_last_valid_output(
             "t = lengths[b] - 1": torch.zeros_like(expected),
             "you turned (N, L, F) into (L, N, F) with view or reshape, which mixes "
             "steps and sequences: use transpose(0, 1)": last_valid_output_reference(
-                shown.view(total_length, len(lengths), -1), index
+                case.shown.view(total_length, len(lengths), -1), index
             )
             if batch_first
             else None,
@@ -480,13 +506,9 @@ def check_last_valid_output(
         _check_padded(
             "last_valid_output",
             last_valid_output,
-            output,
-            shown,
-            lengths_in,
-            batch_first,
+            case,
             expected,
             known,
-            context,
             by_error=by_error,
         )
     passed("last_valid_output picks each sequence's last real step")
@@ -501,12 +523,11 @@ def check_bidirectional_features(
     output must equal h_n's last-layer rows (forward, reverse) of each sequence run
     alone: what packing would have given."""
     for lengths, total_length, batch_first in cases:
-        output, shown, lengths_in, h_n, context = _padded_case(
-            seed, lengths, total_length, batch_first, bidirectional=True
-        )
+        case = _padded_case(seed, lengths, total_length, batch_first, True)
+        output, h_n = case.output, case.h_n
         expected = torch.cat([h_n[:, -2], h_n[:, -1]], -1)
         H = h_n.shape[-1]
-        valid = last_valid_output_reference(output, lengths_in)
+        valid = last_valid_output_reference(output, case.lengths)
         known = {
             "you took output[-1] for the reverse direction: its final state is at "
             "output[0, :, H:] (pytorch issue #3587)": torch.cat(
@@ -527,14 +548,6 @@ def check_bidirectional_features(
             bidirectional_features, last_valid_output=last_valid_output_reference
         ):
             _check_padded(
-                "bidirectional_features",
-                bidirectional_features,
-                output,
-                shown,
-                lengths_in,
-                batch_first,
-                expected,
-                known,
-                context,
+                "bidirectional_features", bidirectional_features, case, expected, known
             )
     passed("bidirectional_features equals the packed run's final states")
