@@ -334,8 +334,8 @@ def run(name: str, fn: Callable, args: tuple, batched: bool) -> object:
 def shape_hint(got: Tensor, expected: tuple) -> str:
     if tuple(got.shape) == tuple(reversed(expected)):
         return "transposed: " + TRANSPOSE_HINT
-    if got.dim() and got.shape[-1] == 4 * expected[-1]:
-        return "the four gates are still packed together: split them with chunk(4, -1)"
+    if got.dim() and got.shape[-1] in (3 * expected[-1], 4 * expected[-1]):
+        return "the gates are still packed together: split them with chunk(…, dim=-1)"
     return ""
 
 
@@ -404,9 +404,16 @@ def diagnose_lstm_cell(
     """Raise `CheckFailed` naming the likely mistake unless `cell` matches lstm_ref
     (see the module docstring for the signature)."""
     case = make_case(input_size, hidden_size, batch, seed, bias=bias)
-    _diagnose_step(cell, name, case, batched=True)
+    batched_then_unbatched(_diagnose_step, cell, name, case, unbatched)
+
+
+def batched_then_unbatched(
+    diagnose_step: Callable, fn: Callable, name: str, case: Case, unbatched: bool
+) -> None:
+    """Diagnose `case`, then (if `unbatched`) its first sample without a batch dim."""
+    diagnose_step(fn, name, case, True)
     if unbatched:
-        _diagnose_step(cell, name, case.first_sample(), batched=False)
+        diagnose_step(fn, name, case.first_sample(), False)
 
 
 def _lstm_outputs(cell: Callable, name: str, case: Case, batched: bool) -> tuple:
@@ -513,9 +520,7 @@ def diagnose_lstm_gates(
     """Like `diagnose_lstm_cell` for `gates_fn(x, h, weight_ih, weight_hh, bias_ih,
     bias_hh) -> (i, f, g, o)`, the gates after their activations."""
     case = make_case(input_size, hidden_size, batch, seed, bias=bias)
-    _diagnose_gates(gates_fn, name, case, batched=True)
-    if unbatched:
-        _diagnose_gates(gates_fn, name, case.first_sample(), batched=False)
+    batched_then_unbatched(_diagnose_gates, gates_fn, name, case, unbatched)
 
 
 def _gate_args(case: Case) -> tuple:
@@ -983,24 +988,24 @@ def diagnose_gru_cell(
     """Raise `CheckFailed` unless `cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh)
     -> h'` matches lstm_ref.functional.gru_cell (gate order r, z, n)."""
     case = make_case(input_size, hidden_size, batch, seed, num_chunks=3, bias=bias)
-    cases = (
-        [(case, True), (case.first_sample(), False)] if unbatched else [(case, True)]
+    batched_then_unbatched(_diagnose_gru_step, cell, name, case, unbatched)
+
+
+def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> None:
+    want = ref.gru_cell(*case.gru_args())
+    got = core.expect_tensor(name, run(name, cell, case.gru_args(), batched))
+    where = "" if batched else " (unbatched input)"
+    because = UNBATCHED_HINT if not batched else shape_hint(got, want.shape)
+    core.expect_shape(f"{name}{where}: h'", got, tuple(want.shape), because)
+    if core.matches(got, want):
+        return
+    for mistake in GRU_MISTAKES:
+        if core.matches(got, mistake(case)):
+            core.fail(f"{name}{where}: {mistake.message}")
+    core.fail(
+        f"{name}{where}: h' differs from torch's — r = σ(x_r + h_r), "
+        "z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h' = (1 - z) ⊙ n + z ⊙ h"
     )
-    for one, batched in cases:
-        want = ref.gru_cell(*one.gru_args())
-        got = core.expect_tensor(name, run(name, cell, one.gru_args(), batched))
-        where = "" if batched else " (unbatched input)"
-        because = UNBATCHED_HINT if not batched else shape_hint(got, want.shape)
-        core.expect_shape(f"{name}{where}: h'", got, tuple(want.shape), because)
-        if core.matches(got, want):
-            continue
-        for mistake in GRU_MISTAKES:
-            if core.matches(got, mistake(one)):
-                core.fail(f"{name}{where}: {mistake.message}")
-        core.fail(
-            f"{name}{where}: h' differs from torch's — r = σ(x_r + h_r), "
-            "z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h' = (1 - z) ⊙ n + z ⊙ h"
-        )
 
 
 def check_gru_cell(gru_cell: Callable, hidden: bool = False) -> None:
