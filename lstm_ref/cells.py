@@ -98,17 +98,8 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    r"""An LSTM cell: one step of :class:`lstm_ref.LSTM`.
-
-    .. math::
-        \begin{array}{ll}
-        i = \sigma(x W_{ii}^T + b_{ii} + h W_{hi}^T + b_{hi}) \\
-        f = \sigma(x W_{if}^T + b_{if} + h W_{hf}^T + b_{hf}) \\
-        g = \tanh(x W_{ig}^T + b_{ig} + h W_{hg}^T + b_{hg}) \\
-        o = \sigma(x W_{io}^T + b_{io} + h W_{ho}^T + b_{ho}) \\
-        c' = f \odot c + i \odot g \\
-        h' = o \odot \tanh(c')
-        \end{array}
+    r"""An LSTM cell: one step of :class:`lstm_ref.LSTM`, computed by
+    :func:`lstm_ref.functional.lstm_cell` (the equations are in its docstring).
 
     Args: input_size, hidden_size, bias (default ``True``).
     Inputs: input (N, H_in) or (H_in); (h_0, c_0) each (N, H) or (H), zeros if
