@@ -10,6 +10,9 @@ import torch
 import lstm_ref
 from lstm_ref import functional as F
 
+# torch's own notice when it leaves oneDNN for the plain loop: expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
+
 F64 = torch.float64
 N, H_IN, H, P = 3, 5, 6, 4
 
