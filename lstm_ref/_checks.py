@@ -80,6 +80,10 @@ def check_hidden_size(hx, expected_hidden_size, msg="Expected hidden size {}, go
 
 def check_forward_args(module, input, state, batch_sizes):
     check_input(module, input, batch_sizes)
+    check_state_sizes(module, input, state, batch_sizes)
+
+
+def check_state_sizes(module, input, state, batch_sizes):
     sizes = module.state_sizes()
     for k, (hx, size) in enumerate(zip(state, sizes, strict=True)):
         expected = get_expected_hidden_size(module, input, batch_sizes, size)

@@ -166,7 +166,12 @@ class RNNBase(nn.Module):
                 state = self._zero_state(int(batch_sizes[0]), x)
             else:  # the caller's hx is in the caller's order: sort it like the batch
                 state = _permute(self._as_state(hx), sorted_indices)
-            if self.mode != "LSTM":  # torch's LSTM leaves packed input to its kernel
+            if self.mode == "LSTM":
+                # torch's LSTM leaves packed input to its kernel, which reports a
+                # wrong hx obscurely ("got an incorrect number of RNN parameters"):
+                # lstm_ref checks hx as for unpacked input.
+                _checks.check_state_sizes(self, x, state, batch_sizes)
+            else:
                 _checks.check_forward_args(self, x, state, batch_sizes)
             x, state = self._stack(x, state, batch_sizes.tolist())
             output = PackedSequence(x, batch_sizes, sorted_indices, unsorted_indices)

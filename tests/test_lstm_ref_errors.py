@@ -176,6 +176,28 @@ def test_lstm_forward_errors(case, kwargs):
     assert_same_outcome(lambda: want(*args), lambda: ref(*args))
 
 
+@pytest.mark.parametrize(
+    "hx_shapes",
+    [
+        ((2, 3, 4), (2, 3, 4)),  # more rows than sequences
+        ((2, 2, 5), (2, 2, 4)),
+        ((1, 2, 4), (1, 2, 4)),
+        ((2, 2, 4), (2, 2, 5)),
+    ],
+    ids=str,
+)
+def test_packed_lstm_checks_hx_like_unpacked(hx_shapes):
+    """For packed input torch's LSTM skips its Python checks and its kernel reports a
+    wrong hx obscurely. lstm_ref raises the RuntimeError torch raises
+    for the same hx with the unpacked batch."""
+    want, ref = twins("LSTM")
+    x = randn(5, 2, 3)
+    hx = tuple(randn(*shape) for shape in hx_shapes)
+    unpacked = outcome(lambda: want(x, hx))
+    assert unpacked[0] is RuntimeError
+    assert outcome(lambda: ref(pack(x), hx)) == unpacked
+
+
 def test_lstm_with_projection_wants_h_of_proj_size():
     want, ref = twins("LSTM", proj_size=2)
     args = (randn(5, 2, 3), (randn(2, 2, 4), randn(2, 2, 4)))
