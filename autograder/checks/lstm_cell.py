@@ -487,10 +487,14 @@ def read_gate(case: Case, got: Tensor) -> GateReading | None:
     return None
 
 
+def gate_rows(gate: str, H: int) -> str:
+    k = GATES.index(gate)
+    return f"rows {k * H}:{(k + 1) * H}"
+
+
 def gate_problems(gate: str, reading: GateReading, H: int, bias: bool) -> str:
     def rows(g: str) -> str:
-        k = GATES.index(g)
-        return f"rows {k * H}:{(k + 1) * H}"
+        return gate_rows(g, H)
 
     problems = []
     if reading.block != gate:
@@ -589,6 +593,18 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
             "torch sums x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh"
         )
     H = case.h.shape[-1]
+    if all(
+        r and r.terms == TERMS and r.act == LSTM_ACTS[g] and r.block != g
+        for g, r in readings.items()
+    ):
+        moved = ", ".join(
+            f"your {g} is {gate_rows(r.block, H)}, torch's {r.block}"
+            for g, r in readings.items()
+        )
+        core.fail(
+            f"{name}{where}: gate order — {moved}; torch stacks the row blocks i, f, "
+            "g, o"
+        )
     found = [
         f"{GATE_NAMES[g]}: {gate_problems(g, r, H, case.bias_ih is not None)}"
         for g, r in readings.items()
