@@ -1,0 +1,519 @@
+"""Checks for 01_rnn_limits: the RNN cell, unrolling, Jacobian norms, clipping.
+
+Every check builds float64 inputs from a seed, runs the learner's function through
+`core.call`, compares with `lstm_ref` (torch itself for `clip_grad_norm_`) and, on a
+mismatch, names the likely mistake.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+import lstm_ref
+from lstm_ref import functional as ref
+
+from . import core
+
+DTYPE = torch.float64
+
+
+# --- references -------------------------------------------------------------------
+
+
+def reference_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    """`lstm_ref.functional.rnn_cell` with the learners' argument names."""
+    return ref.rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+
+
+def reference_forward(x, h_0, w_ih, w_hh, b_ih, b_hh):
+    """One `lstm_ref.RNN` layer loaded with the given weights: (output, h_n)."""
+    rnn = lstm_ref.RNN(w_ih.shape[1], w_ih.shape[0], dtype=w_ih.dtype)
+    rnn.load_state_dict(
+        {
+            "weight_ih_l0": w_ih,
+            "weight_hh_l0": w_hh,
+            "bias_ih_l0": b_ih,
+            "bias_hh_l0": b_hh,
+        }
+    )
+    output, h_n = rnn(x, h_0.unsqueeze(0))
+    return output, h_n.squeeze(0)
+
+
+def reference_jacobian(x, h_0, w_ih, w_hh, b_ih, b_hh):
+    """∂h_L/∂h_0 of one unbatched sequence, (H, H), through `reference_forward`."""
+
+    def last_state(h):
+        return reference_forward(x, h, w_ih, w_hh, b_ih, b_hh)[1]
+
+    return torch.autograd.functional.jacobian(last_state, h_0)
+
+
+# --- inputs -------------------------------------------------------------------------
+
+
+def rnn_weights(
+    input_size: int,
+    hidden_size: int,
+    generator: torch.Generator,
+    radius: float | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """(w_ih, w_hh, b_ih, b_hh) in float64; with `radius`, w_hh = radius * Q for a
+    random orthogonal Q, so every singular value of w_hh equals `radius`."""
+
+    def draw(*shape):
+        return torch.randn(*shape, generator=generator, dtype=DTYPE) * 0.5
+
+    w_ih, w_hh = draw(hidden_size, input_size), draw(hidden_size, hidden_size)
+    if radius is not None:
+        w_hh = radius * torch.linalg.qr(w_hh)[0]
+    return w_ih, w_hh, draw(hidden_size), draw(hidden_size)
+
+
+# --- exercise: rnn-cell -------------------------------------------------------------
+
+
+def _cell_variants(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, torch.Tensor]:
+    """Outputs of known mistakes, each with the message that names it."""
+    x_part, h_part = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+    return {
+        "b_hh is missing: torch adds two bias vectors, b_ih and b_hh": torch.tanh(
+            x_part + h @ w_hh.T
+        ),
+        "b_ih is missing: torch adds two bias vectors, b_ih and b_hh": torch.tanh(
+            x @ w_ih.T + h_part
+        ),
+        "the nonlinearity should be tanh, not ReLU": torch.relu(x_part + h_part),
+        "the nonlinearity should be tanh, not sigmoid": torch.sigmoid(x_part + h_part),
+        "the nonlinearity tanh is missing": x_part + h_part,
+        "w_hh is used untransposed: torch stores weight_hh as (H, H); the math is "
+        "h @ w_hh.T": torch.tanh(x_part + h @ w_hh + b_hh),
+        "the previous state h is ignored": torch.tanh(x_part + b_hh),
+    }
+
+
+def _cell_terms(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
+    """Arguments that keep one term of the pre-activation and zero the others."""
+    zero = torch.zeros_like
+    return {
+        "the input term x @ w_ih.T": (x, zero(h), w_ih, w_hh, zero(b_ih), zero(b_hh)),
+        "the hidden term h @ w_hh.T": (zero(x), h, w_ih, w_hh, zero(b_ih), zero(b_hh)),
+        "the bias b_ih": (zero(x), zero(h), w_ih, w_hh, b_ih, zero(b_hh)),
+        "the bias b_hh": (zero(x), zero(h), w_ih, w_hh, zero(b_ih), b_hh),
+    }
+
+
+def _call_cell(rnn_cell: Callable, *args) -> torch.Tensor:
+    try:
+        return core.call("rnn_cell", rnn_cell, *args)
+    except core.CheckFailed as error:
+        if "cannot be multiplied" in str(error) or "size of tensor" in str(error):
+            core.fail(
+                f"{error} — torch stores weight_ih as (H, H_in) and weight_hh as "
+                "(H, H): the math is x @ w_ih.T and h @ w_hh.T"
+            )
+        raise
+
+
+def check_rnn_cell(
+    rnn_cell: Callable,
+    seed: int = 0,
+    batch: int = 3,
+    input_size: int = 4,
+    hidden_size: int = 5,
+) -> None:
+    """rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh) against `lstm_ref.functional.rnn_cell`,
+    batched and unbatched."""
+    g = torch.Generator().manual_seed(seed)
+    weights = rnn_weights(input_size, hidden_size, g)
+    for shape in ((batch,), ()):
+        x = torch.randn(*shape, input_size, generator=g, dtype=DTYPE)
+        h = torch.randn(*shape, hidden_size, generator=g, dtype=DTYPE)
+        args = (x, h, *weights)
+        expected = reference_cell(*args)
+        got = _call_cell(rnn_cell, *args)
+        if core.matches(got, expected):
+            continue
+        kind = "batched" if shape else "unbatched"
+        core.expect_shape(
+            f"rnn_cell's output ({kind})",
+            got,
+            tuple(expected.shape),
+            "the next state has the shape of h",
+        )
+        for cause, output in _cell_variants(*args).items():
+            if core.matches(got, output):
+                core.fail(f"rnn_cell differs from the reference ({kind}): {cause}")
+        for term, term_args in _cell_terms(*args).items():
+            if not core.matches(
+                _call_cell(rnn_cell, *term_args), reference_cell(*term_args)
+            ):
+                core.fail(
+                    f"rnn_cell differs from the reference ({kind}): {term} is "
+                    "wrong (tested with every other term set to zero)"
+                )
+        core.expect_close(
+            f"rnn_cell's output ({kind})",
+            got,
+            expected,
+            "each term is right alone; check how they are combined",
+        )
+    core.passed(
+        f"rnn_cell matches lstm_ref.functional.rnn_cell (batch {batch}, "
+        f"input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+    )
+
+
+# --- exercise: rnn-forward ----------------------------------------------------------
+
+
+def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
+    """(output, h_n) of known mistakes, each with the message that names it."""
+    from_h0 = torch.stack(
+        [reference_cell(x_t, h_0, w_ih, w_hh, b_ih, b_hh) for x_t in x]
+    )
+    output, h_n = reference_forward(x, h_0, w_ih, w_hh, b_ih, b_hh)
+    return {
+        "every step starts from h_0: the state is not carried from one step to "
+        "the next (pass the new h to the next step)": (from_h0, from_h0[-1]),
+        "h_n should be the last state, output[-1]": (output, output[0]),
+    }
+
+
+def check_rnn_forward(
+    rnn_forward: Callable,
+    seed: int = 0,
+    length: int = 6,
+    batch: int = 3,
+    input_size: int = 4,
+    hidden_size: int = 5,
+) -> None:
+    """rnn_forward(x, h_0, ...) -> (output, h_n) against one `lstm_ref.RNN` layer,
+    batched and unbatched, with the reference rnn_cell in place of the learner's."""
+    g = torch.Generator().manual_seed(seed)
+    weights = rnn_weights(input_size, hidden_size, g)
+    for shape in ((batch,), ()):
+        kind = "batched" if shape else "unbatched"
+        x = torch.randn(length, *shape, input_size, generator=g, dtype=DTYPE)
+        h_0 = torch.randn(*shape, hidden_size, generator=g, dtype=DTYPE)
+        args = (x, h_0, *weights)
+        with core.using(rnn_forward, rnn_cell=reference_cell):
+            got = core.call("rnn_forward", rnn_forward, *args)
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            core.fail(
+                f"rnn_forward should return a pair (output, h_n), got "
+                f"{core.describe(got)}"
+            )
+        output, h_n = reference_forward(*args)
+        core.expect_shape(
+            f"output ({kind})",
+            got[0],
+            tuple(output.shape),
+            f"output holds every step's state, time first: (L, {'N, ' * bool(shape)}H)"
+            " — stack along dim 0, without h_0",
+        )
+        core.expect_shape(
+            f"h_n ({kind})",
+            got[1],
+            tuple(h_n.shape),
+            "h_n is the last state, shaped like h_0",
+        )
+        if core.matches(got[0], output) and core.matches(got[1], h_n):
+            continue
+        for cause, (out_bad, h_bad) in _forward_variants(*args).items():
+            if core.matches(got[0], out_bad) and core.matches(got[1], h_bad):
+                core.fail(f"rnn_forward ({kind}): {cause}")
+        if core.matches(got[0], output):
+            core.fail(
+                f"rnn_forward ({kind}): output is right but h_n is not — h_n "
+                "should be the last state, output[-1]"
+            )
+        if core.matches(got[0], output.flip(0)):
+            core.fail(f"rnn_forward ({kind}): output is in reverse time order")
+        core.expect_close(
+            f"output ({kind})",
+            got[0],
+            output,
+            "run rnn_cell on x[0], x[1], ... in order, starting from h_0",
+        )
+    core.passed(
+        f"rnn_forward matches lstm_ref.RNN (L={length}, batch {batch}, "
+        f"input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+    )
+
+
+# --- exercise: predict-gradient-norm ------------------------------------------------
+
+NORM_CHOICES = ("smaller or equal", "larger or equal", "it depends on the input")
+
+
+def _predicted_norms(norm_after_50_steps) -> dict[float, float]:
+    if not isinstance(norm_after_50_steps, dict) or set(norm_after_50_steps) != {
+        0.9,
+        1.1,
+    }:
+        core.fail(
+            "norm_after_50_steps should be a dict with the keys 0.9 and 1.1, "
+            f"got {norm_after_50_steps!r}"
+        )
+    try:
+        return {rho: float(v) for rho, v in norm_after_50_steps.items()}
+    except (TypeError, ValueError):
+        core.fail(
+            f"norm_after_50_steps should map each radius to a number, got "
+            f"{norm_after_50_steps!r}"
+        )
+
+
+def _predicted_choice(with_tanh) -> str:
+    if with_tanh not in NORM_CHOICES:
+        core.fail(f"with_tanh should be one of {NORM_CHOICES}, got {with_tanh!r}")
+    return with_tanh
+
+
+def check_prediction_format(norm_after_50_steps, with_tanh) -> None:
+    """The visible test only checks that the answers are well formed; the numbers
+    are graded by the hidden test, and the next figure shows them."""
+    _predicted_norms(norm_after_50_steps)
+    _predicted_choice(with_tanh)
+    core.passed(
+        "your predictions are well formed (graded by the hidden test; the "
+        "figure below shows the answer)"
+    )
+
+
+def check_prediction(norm_after_50_steps, with_tanh, steps: int = 50) -> None:
+    """The numbers: a linear RNN with w_hh = rho * Q has ‖∂h_T/∂h_0‖ = rho**T exactly;
+    tanh' <= 1 can only make the norm smaller."""
+    predicted = _predicted_norms(norm_after_50_steps)
+    for rho, value in predicted.items():
+        exact = rho**steps
+        if math.isclose(value, exact, rel_tol=0.2):
+            continue
+        if math.isclose(value, rho * steps, rel_tol=0.05):
+            core.fail(
+                f"for rho = {rho} you predicted {value:.3g} = rho * T: the "
+                "Jacobian is a product of T factors, so the radii multiply, "
+                "they do not add"
+            )
+        if math.isclose(value, rho, rel_tol=0.05):
+            core.fail(
+                f"for rho = {rho} you predicted {value:.3g}, the norm of one "
+                f"step: after {steps} steps the factors multiply"
+            )
+        if value > 0 and math.isclose(value, 1 / exact, rel_tol=0.2):
+            core.fail(
+                f"for rho = {rho} you predicted {value:.3g}: the direction is "
+                "reversed — a radius below 1 makes the norm shrink"
+            )
+        core.fail(
+            f"for rho = {rho} you predicted {value:.3g}; the measured norm is "
+            f"{exact:.3g} — each step multiplies by the Jacobian w_hh.T, whose "
+            "norm is rho"
+        )
+    if _predicted_choice(with_tanh) != "smaller or equal":
+        core.fail(
+            f"with tanh the norm is always smaller or equal (you said "
+            f"{with_tanh!r}): each step multiplies by diag(1 - h_t**2), and "
+            "tanh' = 1 - tanh**2 is at most 1 whatever the input"
+        )
+    core.passed(
+        "your predictions are right: rho**T for the linear RNN, never more with tanh"
+    )
+
+
+# --- exercise: jacobian-norm --------------------------------------------------------
+
+
+def check_jacobian_norm(
+    jacobian_norm: Callable,
+    seed: int = 0,
+    lengths: tuple = (12, 1),
+    input_size: int = 3,
+    hidden_size: int = 4,
+    radius: float = 1.5,
+) -> None:
+    """jacobian_norm(x, h_0, ...) -> ‖∂h_L/∂h_0‖₂ (spectral norm) for sequences of
+    the given lengths, with the reference rnn_forward and rnn_cell in place of the
+    learner's."""
+    g = torch.Generator().manual_seed(seed)
+    weights = rnn_weights(input_size, hidden_size, g, radius)
+    h_0 = torch.randn(hidden_size, generator=g, dtype=DTYPE) * 0.1
+    for length in lengths:
+        x = torch.randn(length, input_size, generator=g, dtype=DTYPE)
+        with core.using(
+            jacobian_norm, rnn_forward=reference_forward, rnn_cell=reference_cell
+        ):
+            got = core.call("jacobian_norm", jacobian_norm, x, h_0, *weights)
+        if isinstance(got, torch.Tensor) and got.numel() != 1:
+            core.fail(
+                f"jacobian_norm returned a tensor of shape {tuple(got.shape)}: "
+                "it should return one number, the matrix norm of the (H, H) "
+                "Jacobian of the last state h_L (output[-1], not all of "
+                "output) with respect to h_0"
+            )
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            core.fail(f"jacobian_norm should return a number, got {core.describe(got)}")
+        jacobian = reference_jacobian(x, h_0, *weights)
+        expected = float(torch.linalg.matrix_norm(jacobian, ord=2))
+        if math.isclose(value, expected, rel_tol=1e-9):
+            continue
+        where = f"(L = {length}, hidden_size {hidden_size})"
+        if value == 0.0:
+            core.fail(
+                f"the norm is 0 {where}: the function you differentiate does "
+                "not depend on its argument — use the argument, not the h_0 "
+                "outside it"
+            )
+        if math.isclose(value, float(torch.linalg.matrix_norm(jacobian)), rel_tol=1e-9):
+            core.fail(
+                f"this is the Frobenius norm {where}: use the spectral norm "
+                "torch.linalg.matrix_norm(J, ord=2), the largest singular value"
+            )
+        if math.isclose(value, float(jacobian.sum(0).norm()), rel_tol=1e-9):
+            core.fail(
+                f"this is the norm of the gradient of h_L.sum() {where}, one "
+                "combination of the Jacobian's rows: take the matrix norm of "
+                "the whole Jacobian ∂h_L/∂h_0"
+            )
+        core.fail(
+            f"jacobian_norm returned {value:.6g}, autograd through lstm_ref.RNN "
+            f"gives {expected:.6g} {where} — differentiate the last state with "
+            "respect to h_0, then take the spectral norm"
+        )
+    core.passed(
+        f"jacobian_norm matches autograd through lstm_ref.RNN (L in {lengths}, "
+        f"hidden_size {hidden_size}, radius {radius})"
+    )
+
+
+# --- exercise: clip-grad-norm -------------------------------------------------------
+
+
+def _parameters_with_grads(
+    shapes, scale: float, generator: torch.Generator, none_at: int | None = None
+) -> list[torch.Tensor]:
+    parameters = []
+    for index, shape in enumerate(shapes):
+        p = torch.randn(*shape, generator=generator, dtype=DTYPE, requires_grad=True)
+        if index != none_at:
+            p.grad = torch.randn(*shape, generator=generator, dtype=DTYPE) * scale
+        parameters.append(p)
+    return parameters
+
+
+def _copy(parameters: list[torch.Tensor]) -> list[torch.Tensor]:
+    copies = []
+    for p in parameters:
+        q = p.detach().clone().requires_grad_()
+        q.grad = None if p.grad is None else p.grad.clone()
+        copies.append(q)
+    return copies
+
+
+def _factor(total_norm, max_norm: float) -> float:
+    """torch's clipping factor: min(1, max_norm / (total_norm + 1e-6))."""
+    return min(1.0, max_norm / (float(total_norm) + 1e-6))
+
+
+def _global_norm(parameters) -> float:
+    return math.sqrt(
+        sum(float(p.grad.norm()) ** 2 for p in parameters if p.grad is not None)
+    )
+
+
+def check_clip_grad_norm(
+    clip_grad_norm: Callable,
+    seed: int = 0,
+    shapes: tuple = ((4, 3), (4,), (2, 4)),
+    max_norm: float = 1.0,
+) -> None:
+    """clip_grad_norm(parameters, max_norm) against torch.nn.utils.clip_grad_norm_:
+    a gradient above max_norm, one below it, a parameter without .grad, and the
+    parameters passed as a generator (as net.parameters() is)."""
+    g = torch.Generator().manual_seed(seed)
+    base = math.sqrt(sum(math.prod(s) for s in shapes))  # norm of unit randn grads
+    cases = {
+        "a gradient of norm above max_norm": (10 * max_norm / base, None),
+        "a gradient of norm below max_norm": (0.3 * max_norm / base, None),
+        "a parameter whose .grad is None": (10 * max_norm / base, 1),
+    }
+    for case, (scale, none_at) in cases.items():
+        mine = _parameters_with_grads(shapes, scale, g, none_at)
+        torch_params = _copy(mine)
+        before = [None if p.grad is None else p.grad.clone() for p in mine]
+        got = core.call("clip_grad_norm", clip_grad_norm, (p for p in mine), max_norm)
+        expected = float(torch.nn.utils.clip_grad_norm_(torch_params, max_norm))
+        try:
+            total = float(got)
+        except (TypeError, ValueError, RuntimeError):
+            core.fail(
+                f"clip_grad_norm should return the total norm (a number or a "
+                f"0-d tensor), got {core.describe(got)} ({case})"
+            )
+        unchanged = all(
+            b is None or torch.equal(p.grad, b)
+            for p, b in zip(mine, before, strict=True)
+        )
+        if expected > max_norm and unchanged:
+            core.fail(
+                f"with {case} the gradients were not scaled: scale p.grad in "
+                "place (p.grad.mul_(...), not p.grad.mul(...)), and if you loop "
+                "over `parameters` twice, make it a list first — a generator "
+                "such as net.parameters() is empty the second time"
+            )
+        if not math.isclose(total, expected, rel_tol=1e-6):
+            if math.isclose(total, min(expected, max_norm), rel_tol=1e-4):
+                core.fail(
+                    f"clip_grad_norm returned {total:.6g}, the norm after "
+                    f"clipping; torch returns the total norm before clipping, "
+                    f"{expected:.6g}"
+                )
+            summed = sum(float(b.norm()) for b in before if b is not None)
+            if math.isclose(total, summed, rel_tol=1e-6):
+                core.fail(
+                    "the total norm is the sum of the parameters' norms: it is "
+                    "the norm of all gradients joined into one vector, "
+                    "sqrt(sum of squared norms)"
+                )
+            core.fail(
+                f"clip_grad_norm returned {total:.6g}, torch's total norm is "
+                f"{expected:.6g} ({case}) — the global L2 norm over every "
+                "parameter's .grad"
+            )
+        for index, (p, q) in enumerate(zip(mine, torch_params, strict=True)):
+            if q.grad is None:
+                if p.grad is not None:
+                    core.fail(f"parameter {index} had no .grad and should keep none")
+                continue
+            if torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-12):
+                continue
+            if expected < max_norm:
+                core.fail(
+                    f"with {case} the gradients changed (norm "
+                    f"{_global_norm(mine):.3g}): clipping must never scale up — "
+                    "the factor is min(1, max_norm / total_norm)"
+                )
+            if all(
+                b is None or core.matches(m.grad, b * _factor(b.norm(), max_norm))
+                for m, b in zip(mine, before, strict=True)
+            ):
+                core.fail(
+                    "each parameter was clipped on its own norm: clipping "
+                    "scales every gradient by one common factor from the global "
+                    "norm, so the direction of the whole gradient is kept"
+                )
+            core.fail(
+                f"parameter {index}'s gradient differs from torch's after "
+                f"clipping ({case}): multiply every .grad by "
+                "min(1, max_norm / (total_norm + 1e-6))"
+            )
+    core.passed(
+        f"clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm "
+        f"{max_norm}, {len(shapes)} parameters, above and below the limit)"
+    )
