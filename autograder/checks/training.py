@@ -428,6 +428,19 @@ def _reference_states(lstm: nn.LSTM, sequences: list[torch.Tensor]):
     return torch.stack(outs), torch.stack(hs, dim=1), torch.stack(cs, dim=1)
 
 
+def _forward(model: nn.Module, x, packed: bool) -> torch.Tensor:
+    try:
+        return core.call("model", model, x)
+    except core.CheckFailed as failure:
+        if packed and ("tuple" in str(failure) or "PackedSequence" in str(failure)):
+            core.fail(
+                f"{failure} — for packed input, `output` is a PackedSequence "
+                f"(a named tuple of data and batch sizes), not a padded "
+                f"tensor: read the final states from h_n"
+            )
+        raise
+
+
 def check_digit_classifier(
     DigitClassifier: Callable,
     input_size: int = 3,
@@ -454,7 +467,7 @@ def check_digit_classifier(
     x = reference_make_batch(sequences)[0] if packed else torch.stack(sequences)
     what = "a PackedSequence" if packed else f"a tensor {tuple(x.shape)}"
     with torch.no_grad():
-        logits = core.call("model", model, x)
+        logits = _forward(model, x, packed)
         right, wrong = _wrong_heads(head, _reference_states(lstm, sequences), sizes)
     core.expect_shape(
         f"the logits for {what}",
