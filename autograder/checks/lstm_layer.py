@@ -325,16 +325,15 @@ def check_recall_net(
 # --- gradient flow ------------------------------------------------------------------
 
 
+def _jacobian_norm(fn: Callable, at: Tensor) -> float:
+    """Frobenius norm of the Jacobian of `fn` at `at`."""
+    return float(torch.autograd.functional.jacobian(fn, at).norm())
+
+
 def reference_cell_state_jacobian_norm(lstm: nn.LSTM, x: Tensor) -> float:
     """‖∂c_T/∂c_0‖ (Frobenius) for an unbatched x of shape (T, H_in), h_0 = c_0 = 0."""
-    H = lstm.hidden_size
-    h_0 = torch.zeros(1, H, dtype=x.dtype)
-
-    def final_cell(c_0):
-        return lstm(x, (h_0, c_0))[1][1]
-
-    J = torch.autograd.functional.jacobian(final_cell, torch.zeros(1, H, dtype=x.dtype))
-    return float(J.norm())
+    zeros = torch.zeros(1, lstm.hidden_size, dtype=x.dtype)
+    return _jacobian_norm(lambda c_0: lstm(x, (zeros, c_0))[1][1], zeros)
 
 
 def _as_number(name: str, value) -> float:
@@ -371,15 +370,14 @@ def check_cell_state_jacobian_norm(
 
 
 def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
+    """Known wrong answers of `cell_state_jacobian_norm`, keyed by their diagnosis."""
     H = lstm.hidden_size
     zeros = torch.zeros(1, H, dtype=x.dtype)
 
-    def state(h_0, c_0):
-        return lstm(x, (h_0, c_0))[1]
+    def state(h_0, c_0, steps=x):
+        return lstm(steps, (h_0, c_0))[1]
 
-    def jac(f, at):
-        return float(torch.autograd.functional.jacobian(f, at).norm())
-
+    jac = _jacobian_norm
     return {
         "you differentiated h_T, not the cell state c_T (take c_n)":
             jac(lambda c: state(zeros, c)[0], zeros),
@@ -391,10 +389,10 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
         "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones":
             jac(lambda c: state(zeros, c)[1], torch.ones(1, H, dtype=x.dtype)),
         "one step too few (x[1:]): T = len(x), every step counts":
-            (jac(lambda c: lstm(x[1:], (zeros, c))[1][1], zeros)
+            (jac(lambda c: state(zeros, c, x[1:])[1], zeros)
              if len(x) > 1 else float("nan")),
         "one step too few (x[:-1]): T = len(x), every step counts":
-            (jac(lambda c: lstm(x[:-1], (zeros, c))[1][1], zeros)
+            (jac(lambda c: state(zeros, c, x[:-1])[1], zeros)
              if len(x) > 1 else float("nan")),
     }
 
