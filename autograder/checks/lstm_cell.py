@@ -19,7 +19,22 @@ used in h', (c', h') returned in the wrong order, unbatched input not handled. W
 no known mistake fits it zeroes all but one term (x, h, bias_ih, bias_hh, c) to say
 which part disagrees. It prints nothing on success: the caller's check does.
 
-`reference_gates` is torch's gates after their activations, `(i, f, g, o)`.
+The same keyword arguments serve two siblings:
+
+    diagnose_lstm_gates(gates_fn, ...)  # gates_fn(x, h, weight_ih, weight_hh,
+                                        #   bias_ih, bias_hh) -> (i, f, g, o), after
+                                        #   their activations; names each wrong gate's
+                                        #   row block, activation and missing terms
+    diagnose_gru_cell(cell, ...)        # cell(x, h, weight_ih, weight_hh, bias_ih,
+                                        #   bias_hh) -> h', torch's gate order r, z, n
+
+`reference_gates(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None)` returns
+torch's gates after their activations, `(i, f, g, o)`: substitute it for a learner's
+`lstm_gates` with `core.using` when grading code built on it. `CELL_MISTAKES` and
+`GRU_MISTAKES` are the known wrong steps the diagnoses compare against.
+
+The rest of the module is 02_lstm_cell's checks (`check_*`), each with `hidden=False`
+for the visible test and `hidden=True` for the hidden one (other sizes and seeds).
 """
 
 from __future__ import annotations
