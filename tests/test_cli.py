@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -15,6 +14,7 @@ import nbformat
 import pytest
 from grading import batches, harness
 from grading.batches import FIXTURE, FIXTURE_MASTERS, FIXTURE_TIMEOUT, OTHER
+from nbgrader.api import Gradebook
 
 from autograder import course
 from autograder.cli import main
@@ -78,11 +78,9 @@ def test_check_json_matches_plain_nbgrader_autograde(batch, tmp_path):
             ["nbgrader", *step, *flags], capture_output=True, text=True, cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr[-2000:]
-    with sqlite3.connect(root / "gradebook.db") as db:
-        rows = db.execute(
-            "SELECT grade_cells.name, grade.auto_score FROM grade "
-            "JOIN grade_cells ON grade.cell_id = grade_cells.id"
-        ).fetchall()
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "plain") as gb:
+        grades = gb.find_submission_notebook(FIXTURE, FIXTURE, "learner").grades
+        rows = [(g.name, g.score) for g in grades]
     assert {c["grade_id"]: c["score"] for c in report["cells"]} == dict(rows)
     assert report["score"] == sum(score for _, score in rows) < report["max_score"]
     assert report["assignment"] == FIXTURE
@@ -211,3 +209,18 @@ def test_python_m_autograder_and_console_script_agree():
         assert all(
             c in result.stdout for c in ("release", "solutions", "check", "grade")
         )
+
+
+def test_solutions_proves_masters_and_keeps_executed_copies(tmp_path, capsys):
+    executed = tmp_path / "executed"
+    code = main(["solutions", OTHER, "--executed", str(executed), *FIXTURE_ARGS])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "00_other    2/2     0/2      ok" in out
+    nb = nbformat.read(executed / OTHER / f"{OTHER}.ipynb", as_version=4)
+    assert any(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def test_solutions_rejects_an_unknown_assignment(capsys):
+    assert main(["solutions", "99_nothing", *FIXTURE_ARGS]) == 2
+    assert "no assignment '99_nothing'" in one_line_error(capsys.readouterr().err)
