@@ -6,6 +6,7 @@ other exercise's; `diagnose_lstm_cell`, the diagnosis later notebooks import, na
 listed mistakes of hand-written whole cells; the references agree with torch.
 """
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -285,3 +286,43 @@ def test_memory_cell_rejects_malformed_params():
     params["g"] = ([1.0], [0.0], 0.0)
     with pytest.raises(core.CheckFailed, match='memory_params\\["g"\\]'):
         checks.check_memory_cell(params)
+
+
+# --- diagnose_gru_cell on whole cells -------------------------------------------------
+
+GRU_SOURCE = """
+def gru(x, h, w_ih, w_hh, b_ih, b_hh):
+    x_r, x_z, x_n = (x @ w_ih.T + b_ih).chunk(3, dim=-1)
+    w_hr, w_hz, w_hn = w_hh.chunk(3)
+    b_hr, b_hz, b_hn = b_hh.chunk(3)
+    r = torch.sigmoid(x_r + h @ w_hr.T + b_hr)
+    z = torch.sigmoid(x_z + h @ w_hz.T + b_hz)
+    n = torch.tanh(x_n + r * (h @ w_hn.T + b_hn))
+    return (1 - z) * n + z * h
+"""
+
+GRU_MISTAKES = [
+    ("r * (h @ w_hn.T + b_hn)", "(r * h) @ w_hn.T + b_hn", "multiplies h before"),
+    ("(1 - z) * n + z * h", "z * n + (1 - z) * h", "z and 1 - z are swapped"),
+    ("r * (h @ w_hn.T + b_hn)", "(h @ w_hn.T + b_hn)", "reset gate is missing"),
+    ("x_r, x_z, x_n", "x_z, x_r, x_n", "check how x and bias_ih enter"),
+    ("z = torch.sigmoid(", "z = torch.tanh(", "the z gate has tanh"),
+]
+
+
+def make_gru(old="", new=""):
+    ns = {"torch": torch}
+    exec(GRU_SOURCE.replace(old, new), ns)  # noqa: S102 - test code
+    return ns["gru"]
+
+
+def test_diagnose_gru_accepts_torch_order():
+    checks.diagnose_gru_cell(make_gru(), input_size=4, hidden_size=3, seed=2)
+
+
+@pytest.mark.parametrize(
+    "old, new, phrase", GRU_MISTAKES, ids=[m[2] for m in GRU_MISTAKES]
+)
+def test_diagnose_gru_names_mistake(old, new, phrase):
+    with pytest.raises(core.CheckFailed, match=re.escape(phrase)):
+        checks.diagnose_gru_cell(make_gru(old, new), seed=6)

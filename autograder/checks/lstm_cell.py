@@ -1033,9 +1033,19 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
     for mistake in GRU_MISTAKES:
         if core.matches(got, mistake(case)):
             core.fail(f"{name}{where}: {mistake.message}")
+
+    def learner(alone: Case) -> tuple:
+        return (run(name, cell, alone.gru_args(), batched),)
+
+    def reference(alone: Case) -> tuple:
+        return (ref.gru_cell(*alone.gru_args()),)
+
+    terms = TERMS if case.bias_ih is not None else ("x", "h")
+    differ = differing_terms(learner, reference, case, terms)
     core.fail(
-        f"{name}{where}: h' differs from torch's — r = σ(x_r + h_r), "
-        "z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h' = (1 - z) ⊙ n + z ⊙ h"
+        f"{name}{where}: h' differs from torch's — {term_message(differ, terms)}. "
+        "torch: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), "
+        "h' = (1 - z) ⊙ n + z ⊙ h"
     )
 
 
