@@ -6,10 +6,19 @@ driver (``base.RNNBase``) that stacks layers, runs both directions and handles p
 sequences; ``shapes`` predicts every shape from the constructor arguments.
 """
 
-from . import functional
+from . import functional, shapes
 from .cells import GRUCell, LSTMCell, RNNCell
 from .gru import GRU
 from .lstm import LSTM
 from .rnn import RNN
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell", "functional"]
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
+    "functional",
+    "shapes",
+]
