@@ -97,7 +97,7 @@ class LSTM(RNNBase):
         return lstm_step(x_proj, state, w["weight_hh"], w["bias_hh"], w["weight_hr"])
 
     def _as_state(self, hx):
-        return (hx[0], hx[1])
+        return (hx[0], hx[1])  # indexed as torch does, so a bad hx fails the same way
 
     def _from_state(self, state):
         return state
