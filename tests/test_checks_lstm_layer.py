@@ -97,3 +97,13 @@ def test_a_stub_is_not_graded_as_done():
         checks.check_lstm_layer(stub)
     with pytest.raises(NotImplementedError):
         checks.check_forget_bias(stub)
+
+
+def test_checks_leave_the_learners_rng_alone(capsys):
+    scope = define(nbgrader_cells("solution")["recall-net"])
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    checks.check_recall_net(scope["Recaller"])
+    checks.check_predicted_shapes({"output": (3, 5, 6)}, ["output"], batch=3,
+                                  length=5, input_size=4, hidden_size=6)
+    assert torch.equal(torch.random.get_rng_state(), before)

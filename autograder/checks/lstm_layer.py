@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 from collections.abc import Callable, Iterator
 
 import torch
@@ -36,6 +37,17 @@ def float64() -> Iterator[None]:
         yield
     finally:
         torch.set_default_dtype(saved)
+
+
+def own_rng(check: Callable) -> Callable:
+    """Run a check on a forked RNG: its seeding leaves the learner's RNG untouched."""
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        with torch.random.fork_rng():
+            return check(*args, **kwargs)
+
+    return run
 
 
 # --- the layer ---------------------------------------------------------------------
@@ -144,6 +156,7 @@ def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> N
                           "the state after the last step")
 
 
+@own_rng
 def check_lstm_layer(
     lstm_layer: Callable,
     L: int = 5,
@@ -234,6 +247,7 @@ def _shape_hints(key: str, batch: int, length: int, input_size: int,
     }
 
 
+@own_rng
 def check_predicted_shapes(
     predicted, keys, batch: int, length: int, input_size: int, hidden_size: int
 ) -> None:
@@ -271,6 +285,7 @@ def _recall_expected(model, x) -> Tensor:
     return model.head(last)
 
 
+@own_rng
 def check_recall_net(
     Recaller: type,
     num_classes: int = 3,
@@ -344,6 +359,7 @@ def _as_number(name: str, value) -> float:
     core.fail(f"{name} should return one number (a float), got {core.describe(value)}")
 
 
+@own_rng
 def check_cell_state_jacobian_norm(
     fn: Callable,
     input_size: int = 3,
@@ -413,6 +429,7 @@ def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
             for name, _ in lstm.named_parameters() if name.startswith("bias_ih")]
 
 
+@own_rng
 def check_forget_bias(
     init_forget_bias: Callable,
     input_size: int = 3,
@@ -430,7 +447,7 @@ def check_forget_bias(
     what = (f"init_forget_bias(nn.LSTM({input_size}, {hidden_size}, "
             f"num_layers={num_layers}, bidirectional={bidirectional}), {value})")
     before = copy.deepcopy(lstm.state_dict())
-    core.call("init_forget_bias", init_forget_bias, lstm, value)
+    returned = core.call("init_forget_bias", init_forget_bias, lstm, value)
     params = dict(lstm.named_parameters())
     if set(params) != set(before):
         core.fail(f"{what} changed which parameters the LSTM has: set entries of the "
@@ -469,5 +486,8 @@ def check_forget_bias(
                       f"so the gate's total bias {ih} + {hh} is not {value:g}")
         core.fail(f"{what}: {ih} + {hh} on the forget chunk [{H}:{2 * H}] should be "
                   f"{value:g} everywhere, got {total.tolist()}")
+    if returned is not lstm:
+        core.fail(f"{what} returned {core.describe(returned)}: return lstm itself, "
+                  f"so that `lstm = init_forget_bias(nn.LSTM(...), 1.0)` works")
     core.passed(f"forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
                 f"and direction; nothing else changed")
