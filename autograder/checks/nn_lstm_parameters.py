@@ -461,7 +461,8 @@ MY_LSTM_HIDDEN = [
     lstm(2, 5, (4, 3, 2), num_layers=3, bidirectional=True, hint="3 layers, "
          "bidirectional"),
     lstm(4, 6, (3, 7, 4), num_layers=2, bidirectional=True, proj_size=3,
-         batch_first=True, hint="stacked, bidirectional, projected, batch_first"),
+         batch_first=True, hint="stacked, bidirectional, batch_first, projected "
+         "(h has width P, c keeps H)"),
     lstm(3, 5, (6, 1, 3), num_layers=2, bias=False, proj_size=2, hint="bias=False "
          "with projection"),
     lstm(5, 4, (3, 4, 5), num_layers=3, dropout=0.3, bidirectional=True,
@@ -506,6 +507,9 @@ def _run(module, x, hx, seed: int, config: Config):
         with torch.no_grad():
             result = core.call("MyLSTM.forward", module, *args)
     except core.CheckFailed as error:
+        if "Double" in str(error) or "dtype" in str(error):
+            core.fail(f"MyLSTM failed for {config} in float64: {error} — create "
+                      "tensors with x.new_zeros(...) so they take the input's dtype")
         core.fail(f"MyLSTM failed for {config} — {config.hint}: {error}")
     if not (isinstance(result, tuple) and len(result) == 2
             and isinstance(result[1], tuple | list) and len(result[1]) == 2):
@@ -571,6 +575,24 @@ def _diagnose(config, got, want, ref, x, hx) -> str:
     return config.hint
 
 
+def _diagnose_one_layer(MyLSTM, config: Config, seed: int) -> str:
+    """Tell a stacking mistake from a mistake inside one layer."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "dropout"}
+    single = Config({**kwargs, "num_layers": 1}, config.input_shape, config.hint)
+    ref, mine = _build(MyLSTM, single, seed)
+    ref.eval(), mine.eval()
+    x, _ = _inputs(single, seed + 1, False)
+    got = _run(mine, x, None, seed, single)
+    with torch.no_grad(), core.quiet():
+        out_r, (h_r, c_r) = ref(x)
+    want = (out_r, h_r, c_r)
+    if all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
+        return ("with num_layers=1 the same configuration is right, so the stacking "
+                "is wrong: layer k > 0 reads layer k-1's concatenated output "
+                "(D·H_out features) and starts from state k·D + d")
+    return f"already with num_layers=1: {_diagnose(single, got, want, ref, x, None)}"
+
+
 def check_my_lstm(MyLSTM, hidden: bool = False, seed: int = 0) -> None:
     """Load nn.LSTM's state_dict into MyLSTM and compare forward results."""
     configs = MY_LSTM_HIDDEN if hidden else MY_LSTM_VISIBLE
@@ -596,6 +618,8 @@ def check_my_lstm(MyLSTM, hidden: bool = False, seed: int = 0) -> None:
                                  "pass self.training to F.dropout")
                     else:
                         cause = _diagnose(config, got, want, ref, x, hx)
+                        if cause == config.hint and config.layers > 1:
+                            cause = _diagnose_one_layer(MyLSTM, config, s)
                     core.fail(f"MyLSTM differs from {config}, eval mode, {state}: "
                               f"{cause}")
             if config.kwargs.get("dropout"):
