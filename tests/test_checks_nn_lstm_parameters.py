@@ -137,3 +137,12 @@ def test_every_state_dict_config_agrees_with_torch():
         module = torch.nn.LSTM(**config.kwargs, device="meta")
         expected = {n: tuple(p.shape) for n, p in module.state_dict().items()}
         assert checks.reference_state_dict_shapes(**config.kwargs) == expected
+
+
+def test_checks_leave_the_learners_random_state_alone():
+    scope = _namespace()
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    checks.check_dropout_answers(scope["dropout_answers"])
+    checks.check_my_lstm(scope["MyLSTM"])
+    assert torch.equal(torch.random.get_rng_state(), before)

@@ -276,7 +276,8 @@ def check_dropout_answers(answers, keys=None) -> None:
     if not isinstance(answers, dict):
         core.fail(f"dropout_answers should be a dict of True/False, got "
                   f"{type(answers).__name__}")
-    facts = _dropout_facts()
+    with torch.random.fork_rng(devices=[]):  # leave the learner's RNG alone
+        facts = _dropout_facts()
     wrong = []
     for key in keys:
         if key not in answers:
@@ -598,7 +599,7 @@ def check_my_lstm(MyLSTM, hidden: bool = False, seed: int = 0) -> None:
     configs = MY_LSTM_HIDDEN if hidden else MY_LSTM_VISIBLE
     substitutes = {"state_dict_shapes": reference_state_dict_shapes,
                    "lstm_step": reference_lstm_step}
-    with core.using(MyLSTM.__init__, **substitutes):
+    with core.using(MyLSTM.__init__, **substitutes), torch.random.fork_rng(devices=[]):
         for i, config in enumerate(configs):
             s = seed + 10 * i + (100 if hidden else 0)
             ref, mine = _build(MyLSTM, config, s)
