@@ -57,18 +57,22 @@ def test_every_exercise_has_at_least_three_mistakes(assignment):
 def test_mistake_costs_its_own_exercise_only(batch, mistake):
     owner = notebooks.exercises(batch.master(mistake.assignment))
     assert mistake.exercise in owner.values(), f"{mistake.exercise} is not an exercise"
-    scores = batch.scores(mistake.student, mistake.assignment)
+    student = batch.students[mistake]
+    assert not student.startswith(batches.INVALID), student
+    # the exercises given a mistake in this student's notebook (one when unpacked)
+    wrong = {m.exercise for m, s in batch.students.items() if s == student}
+    scores = batch.scores(student, mistake.assignment)
     own = {c for c, e in owner.items() if e == mistake.exercise}
     lost = {c for c, (s, m) in scores.items() if s < m}
-    assert lost, f"{mistake.name}: earned full marks"
-    assert lost <= own, f"{mistake.name}: also lost {sorted(lost - own)}"
-    graded = batch.autograded(mistake.student, mistake.assignment)
+    assert lost & own, f"{mistake.name}: {mistake.exercise} earned full marks"
+    assert {owner[c] for c in lost} <= wrong, f"also lost {sorted(lost)}"
+    graded = batch.autograded(student, mistake.assignment)
     errors = [
         o
         for c in graded.cells
         for o in c.get("outputs", [])
         if o.get("output_type") == "error"
-        and notebooks.nbgrader_meta(c).get("grade_id") in lost
+        and notebooks.nbgrader_meta(c).get("grade_id") in lost & own
     ]
     assert all(o.ename == "CheckFailed" for o in errors), [o.ename for o in errors]
     text = " ".join(o.evalue for o in errors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import re
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ FIXTURE_MASTERS = TESTS / "fixtures" / "course"
 FIXTURE_CATALOGS = FIXTURE_MASTERS / "mistakes"
 CATALOGS = TESTS / "mistakes"
 JOBS = 2
+INVALID = "invalid catalog entry: "
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Batch:
     workdir: Path
     outcomes: dict[tuple[str, str], Outcome]
     csv: Path
+    students: dict[harness.Mistake, str]  # who submitted each mistake
 
     def master(self, assignment: str) -> NotebookNode:
         return notebooks.read(self.masters / assignment / f"{assignment}.ipynb")
@@ -73,9 +76,15 @@ def scratch(prefix: str) -> Path:
 
 
 def standard(
-    folder: Path, masters: Path, assignment: str, catalogs: Path, with_master: bool
-) -> list[harness.Mistake]:
-    """Write master, release, filled and each catalogued mistake; return those."""
+    folder: Path,
+    masters: Path,
+    assignment: str,
+    catalogs: Path,
+    with_master: bool,
+    packed: bool,
+) -> dict[harness.Mistake, str]:
+    """Write master, release, filled and the catalogued mistakes (each in its own
+    notebook, or `packed` in rounds); return the student of each mistake."""
     master = notebooks.read(masters / assignment / f"{assignment}.ipynb")
     with course.TempCourse(masters) as temp:
         release = notebooks.read(temp.release(assignment))
@@ -84,12 +93,19 @@ def standard(
         harness.write(master, folder, "master", assignment)
     harness.write(release, folder, "release", assignment)
     harness.write(filled, folder, "filled", assignment)
-    mistakes = harness.catalog(catalogs / f"{assignment}.toml", assignment)
-    for mistake in mistakes:
-        harness.write(
-            harness.apply(filled, mistake), folder, mistake.student, assignment
-        )
-    return mistakes
+    students, mistakes = {}, []
+    for mistake in harness.catalog(catalogs / f"{assignment}.toml", assignment):
+        try:  # a broken catalog entry fails its own test, not the whole batch
+            harness.apply(filled, mistake)
+            mistakes.append(mistake)
+        except (KeyError, ValueError) as error:
+            students[mistake] = f"{INVALID}{error}"
+    groups = harness.rounds(mistakes) if packed else [[m] for m in mistakes]
+    for number, group in enumerate(groups, 1):
+        student = f"mistakes-round-{number}" if packed else group[0].student
+        harness.write(harness.apply_all(filled, group), folder, student, assignment)
+        students |= dict.fromkeys(group, student)
+    return students
 
 
 def run(
@@ -100,11 +116,13 @@ def run(
     extra: Callable[[Path], None] | None = None,
     db_url: str | None = None,
     with_master: bool = False,
+    packed: bool = False,
 ) -> Batch:
     root = scratch("lstm-course-tests-")
     folder, workdir = root / "submissions", root / "course"
+    students = {}
     for assignment in assignments:
-        standard(folder, masters, assignment, catalogs, with_master)
+        students |= standard(folder, masters, assignment, catalogs, with_master, packed)
     if extra:
         extra(folder)
     outcomes, csv = grade(
@@ -117,13 +135,22 @@ def run(
         progress=False,
     )
     keyed = {(o.student, o.assignment): o for o in outcomes}
-    return Batch(masters, folder, workdir, keyed, csv)
+    return Batch(masters, folder, workdir, keyed, csv, students)
 
 
 @functools.cache
 def course_batch() -> Batch:
-    """Every real assignment in solutions/, with its mistakes catalog."""
-    return run(course.MASTERS, course.assignments(), CATALOGS, timeout=120)
+    """Every real assignment in solutions/, with its mistakes catalog.
+
+    Mistakes are packed one per exercise per notebook (`harness.rounds`) so CI stays
+    fast; LSTM_COURSE_MISTAKES=each grades every mistake in its own notebook. (Each
+    mistake's isolation is also checked one by one, without nbgrader, in the
+    notebooks' own tests/test_checks_*.py.)
+    """
+    packed = os.environ.get("LSTM_COURSE_MISTAKES", "rounds") != "each"
+    return run(
+        course.MASTERS, course.assignments(), CATALOGS, timeout=120, packed=packed
+    )
 
 
 def write_notebook(

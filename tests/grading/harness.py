@@ -88,3 +88,20 @@ def write(nb: NotebookNode, folder: Path, student: str, assignment: str) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def rounds(mistakes: list[Mistake]) -> list[list[Mistake]]:
+    """Mistakes packed for speed: round r holds the r-th mistake of every exercise,
+    so one notebook grades one mistake per exercise."""
+    by_exercise: dict[str, list[Mistake]] = {}
+    for mistake in mistakes:
+        by_exercise.setdefault(mistake.exercise, []).append(mistake)
+    depth = max((len(group) for group in by_exercise.values()), default=0)
+    return [[g[r] for g in by_exercise.values() if r < len(g)] for r in range(depth)]
+
+
+def apply_all(filled: NotebookNode, mistakes: list[Mistake]) -> NotebookNode:
+    nb = filled
+    for mistake in mistakes:
+        nb = apply(nb, mistake)
+    return nb
