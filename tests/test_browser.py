@@ -2,9 +2,9 @@
 Validate button.
 
 Starts JupyterLab exactly as the README says (`make lab PORT=… BROWSER=no`) on a copy
-of the release, drives Debian's Chromium with Playwright, runs all cells, fills one exercise
-with its correct answer, presses nbgrader's Validate button and reads the report. The
-screenshot lands in `artifacts/browser/`.
+of the release, drives Debian's Chromium with Playwright, runs all cells, fills one
+exercise with its correct answer, presses nbgrader's Validate button and reads the
+report. The screenshots land in `artifacts/browser/`.
 """
 
 from __future__ import annotations

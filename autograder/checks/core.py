@@ -108,7 +108,8 @@ def expect_shape(name: str, got: Any, expected: tuple, hint: str = "") -> None:
     got = expect_tensor(name, got)
     if tuple(got.shape) != tuple(expected):
         because = f" — {hint}" if hint else ""
-        fail(f"{name} has shape {tuple(got.shape)}, expected {tuple(expected)}{because}")
+        shape = tuple(got.shape)
+        fail(f"{name} has shape {shape}, expected {tuple(expected)}{because}")
 
 
 def expect_close(
