@@ -81,19 +81,11 @@ def test_mistake_costs_its_own_exercise_only(batch, mistake):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_page_never_shows_hidden_tests(batch, assignment):
-    master = batch.master(assignment)
-    hidden = [
-        line.strip()
-        for c in master.cells
-        if "### BEGIN HIDDEN TESTS" in c.source
-        for line in c.source.split("### BEGIN HIDDEN TESTS")[1]
-        .split("### END HIDDEN TESTS")[0]
-        .splitlines()
-        if len(line.strip()) > 12
-    ]
+    hidden = harness.secret_lines(batch.master(assignment), ("HIDDEN TESTS",))
     assert hidden, "no hidden tests in the master"
-    page = batch.feedback_page("release", assignment)
-    assert not [line for line in hidden if line in page]
+    for student in ("release", "filled"):
+        page = batch.feedback_page(student, assignment)
+        assert not [line for line in hidden if line in page], student
 
 
 def batch_line(batch, student, assignment, grade_id) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from grading import batches
+from grading import batches, harness
 
 from autograder import course, notebooks
 
@@ -74,17 +74,6 @@ def test_every_exercise_has_visible_and_hidden_tests(folder, assignment):
     )
 
 
-def hidden_parts(source: str, begin: str, end: str) -> list[str]:
-    """Lines (long enough to be telling) between the begin/end markers."""
-    parts = re.findall(rf"{begin}\n(.*?){end}", source, flags=re.DOTALL)
-    return [
-        line.strip()
-        for part in parts
-        for line in part.splitlines()
-        if len(line.strip()) >= 16 and not line.strip().startswith("#")
-    ]
-
-
 @pytest.mark.parametrize("assignment", course.assignments())
 def test_release_leaks_no_solution_or_hidden_test(assignment):
     release = course.RELEASE / assignment / f"{assignment}.ipynb"
@@ -92,21 +81,6 @@ def test_release_leaks_no_solution_or_hidden_test(assignment):
     text = "\n".join(c.source for c in notebooks.read(release).cells)
     assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     master = read(course.MASTERS, assignment)
-    secrets = [
-        line
-        for c in master.cells
-        for line in hidden_parts(c.source, "### BEGIN SOLUTION", "### END SOLUTION")
-        + hidden_parts(c.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-    ]
-    # a line may also appear legitimately outside the hidden parts (e.g. in prose)
-    public = "\n".join(
-        re.sub(
-            r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1",
-            "",
-            c.source,
-            flags=re.DOTALL,
-        )
-        for c in master.cells
-    )
-    leaked = [line for line in secrets if line in text and line not in public]
+    secrets = harness.secret_lines(master, ("SOLUTION", "HIDDEN TESTS"))
+    leaked = [line for line in secrets if line in text]
     assert not leaked, leaked

@@ -105,3 +105,25 @@ def apply_all(filled: NotebookNode, mistakes: list[Mistake]) -> NotebookNode:
     for mistake in mistakes:
         nb = apply(nb, mistake)
     return nb
+
+
+HIDDEN = r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1"
+
+
+def secret_lines(master: NotebookNode, kinds: tuple[str, ...]) -> list[str]:
+    """Telling lines (16+ characters, not comments) that the master has only inside
+    its `### BEGIN <kind>` parts (SOLUTION, HIDDEN TESTS): text that must never
+    reach a learner."""
+    public = "\n".join(
+        re.sub(HIDDEN, "", c.source, flags=re.DOTALL) for c in master.cells
+    )
+    return [
+        line.strip()
+        for c in master.cells
+        for kind, part in re.findall(HIDDEN, c.source, flags=re.DOTALL)
+        if kind in kinds
+        for line in part.splitlines()
+        if len(line.strip()) >= 16
+        and not line.strip().startswith("#")
+        and line.strip() not in public
+    ]
