@@ -53,7 +53,7 @@ class Outcome:
         return sum(g.max_score for g in self.grades)
 
 
-def unpack(source: Path, into: Path) -> Path:
+def unpack(source: Path, into: Path, known: set[str]) -> Path:
     """The submissions folder: `source` itself, or a zip extracted into `into`."""
     if source.is_dir():
         return source
@@ -65,10 +65,11 @@ def unpack(source: Path, into: Path) -> Path:
         for name in archive.namelist():
             if name.startswith("/") or ".." in Path(name).parts:
                 raise CourseError(f"{source}: unsafe path in zip: {name}")
+        into.mkdir(parents=True, exist_ok=True)
         archive.extractall(into)
     entries = [p for p in into.iterdir() if not p.name.startswith(("__MACOSX", "."))]
     # A zip of the folder itself holds one top folder of students.
-    if len(entries) == 1 and entries[0].is_dir() and not find(entries[0], set()):
+    if len(entries) == 1 and entries[0].is_dir() and not find(into, known):
         return entries[0]
     return into
 
@@ -217,7 +218,7 @@ def grade(
         for a in course.assignments(masters)
     }
     with tempfile.TemporaryDirectory(prefix="lstm-grade-") as scratch:
-        folder = unpack(Path(source), Path(scratch) / "unzipped")
+        folder = unpack(Path(source), Path(scratch) / "unzipped", set(known))
         items = [screen(item, known) for item in find(folder, set(known))]
         if not items:
             raise CourseError(
