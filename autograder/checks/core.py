@@ -44,9 +44,10 @@ def quiet() -> Iterator[None]:
 
 @contextlib.contextmanager
 def using(fn: Callable, **names: Any) -> Iterator[None]:
-    """Temporarily replace globals that `fn` looks up, e.g. `using(lstm_layer,
-    lstm_cell=lstm_ref.lstm_cell)`, so an exercise that builds on an earlier one is
-    graded on its own: an earlier mistake is not punished twice."""
+    """Temporarily replace globals that `fn` looks up, e.g.
+    `using(lstm_layer, lstm_cell=lstm_ref.functional.lstm_cell)`, so an exercise that
+    builds on an earlier one is graded on its own: an earlier mistake is not punished
+    twice."""
     scope = getattr(fn, "__globals__", None)
     if scope is None:
         yield
