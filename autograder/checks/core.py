@@ -86,6 +86,8 @@ def describe(value: Any) -> str:
     """A short description of an argument for messages: shapes, not values."""
     if isinstance(value, torch.Tensor):
         return f"tensor{tuple(value.shape)}"
+    if isinstance(value, tuple | list) and len(value) > 4:
+        return f"{type(value).__name__} of {len(value)}, first {describe(value[0])}"
     if isinstance(value, tuple | list):
         inner = ", ".join(describe(v) for v in value)
         return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"

@@ -1,0 +1,13 @@
+"""Shared test hygiene."""
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_defaults():
+    """Tests that run notebook cells in-process may set torch's default dtype (the
+    masters use float64); give every test the default it expects."""
+    dtype = torch.get_default_dtype()
+    yield
+    torch.set_default_dtype(dtype)
