@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=15
 
 # JupyterLab on the student release: make lab [PORT=8899] [BROWSER=no] [NOTEBOOKS=dir]
 lab: $(STAMP)

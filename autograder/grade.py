@@ -122,8 +122,12 @@ def screen(item: Submission, masters: dict) -> Submission:
 _worker: course.TempCourse | None = None
 
 
-def start_worker(masters: Path, timeout: int, base: Path) -> None:
+def start_worker(masters: Path, timeout: int, base: Path, jobs: int = 1) -> None:
     global _worker
+    # Kernels share the cores: one torch thread pool per job, not one per core each
+    # (oversubscribed OpenMP threads spin and slow every kernel down).
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     _worker = course.TempCourse(masters, timeout, root=base / f"worker-{os.getpid()}")
 
 
@@ -160,7 +164,7 @@ def run_all(
     else:
         spawn = multiprocessing.get_context("spawn")  # no forked kernels or sockets
         with ProcessPoolExecutor(
-            jobs, spawn, start_worker, (masters, timeout, base)
+            jobs, spawn, start_worker, (masters, timeout, base, jobs)
         ) as pool:
             futures = {pool.submit(grade_one, item): i for i, item in enumerate(items)}
             done = {}
