@@ -66,9 +66,10 @@ def check(
                 nb = notebooks.read(path)
                 report.assignment = notebooks.recognise(Path(path), nb, known)
                 if Path(path).stem in known and Path(path).stem != report.assignment:
+                    holds = report.assignment
                     report.problem = (
-                        f"{Path(path).name} holds the exercises of {report.assignment}; "
-                        f"graded as {report.assignment}"
+                        f"{Path(path).name} holds the exercises of {holds}; "
+                        f"graded as {holds}"
                     )
                 student = f"learner{number}"
                 temp.submit(student, report.assignment, Path(path))
