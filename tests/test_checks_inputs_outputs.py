@@ -1,82 +1,36 @@
 """Fast in-process tests of autograder.checks.inputs_outputs (no nbgrader, no kernel).
 
-Every exercise's test cells, taken from the master, must pass its solution and fail
-each catalogued mistake with that mistake's feedback; the oracles the checks rely on
-must agree with torch.
+The master's own test cells (run by tests/grading/inprocess.py) must pass its
+solutions and fail each catalogued mistake with that mistake's feedback; the oracles
+the checks rely on must agree with torch.
 """
 
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
-from grading import harness
+from grading import inprocess
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from autograder.checks import core
 from autograder.checks import inputs_outputs as checks
 
-ROOT = Path(__file__).resolve().parents[1]
 ID = "05_inputs_outputs"
-MASTER = nbformat.read(ROOT / "solutions" / ID / f"{ID}.ipynb", as_version=4)
-MISTAKES = harness.catalog(ROOT / "tests" / "mistakes" / f"{ID}.toml", ID)
-ANSWERS = harness.solution_sources(MASTER)
-GRADED = [  # (grade_id, source, is a test cell) of every nbgrader cell, in order
-    (cell.metadata.nbgrader.grade_id, cell.source, cell.metadata.nbgrader.grade)
-    for cell in MASTER.cells
-    if "nbgrader" in cell.metadata
-]
-
-
-def _grade(answers: dict[str, str]) -> dict[str, Exception | None]:
-    """Run the answer and test cells in notebook order in one namespace, as the
-    kernel does, with `answers` in the answer cells; grade_id -> what each test
-    cell raised (None if it passed)."""
-    scope = {"torch": torch}
-    results = {}
-    for grade_id, source, is_test in GRADED:
-        try:
-            exec(source if is_test else answers[grade_id], scope)  # noqa: S102
-            results[grade_id] = None
-        except Exception as error:  # noqa: BLE001 - recorded, as nbgrader does
-            results[grade_id] = error
-    return {k: v for k, v in results.items() if k.startswith("test-")}
-
-
-def _failed(results: dict) -> set[str]:
-    return {grade_id for grade_id, error in results.items() if error is not None}
+MISTAKES = inprocess.mistakes(ID)
 
 
 def test_catalog_covers_every_exercise_with_three_mistakes():
-    assert set(ANSWERS) == {m.exercise for m in MISTAKES}
-    for exercise in ANSWERS:
-        assert sum(m.exercise == exercise for m in MISTAKES) >= 3, exercise
+    inprocess.assert_catalogued(ID)
 
 
-def test_solutions_pass_every_test_with_one_line_each(capsys):
-    results = _grade(ANSWERS)
-    assert _failed(results) == set(), results
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(results) and all(line.startswith("✓ ") for line in lines)
+def test_solutions_pass_every_test():
+    inprocess.assert_all_pass(inprocess.run(ID))
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
 def test_mistake_costs_its_exercise_only_with_its_feedback(mistake):
-    source = ANSWERS[mistake.exercise]
-    assert source.count(mistake.old) == 1, "old must occur exactly once"
-    results = _grade(
-        {**ANSWERS, mistake.exercise: source.replace(mistake.old, mistake.new)}
-    )
-    own = {f"test-{mistake.exercise}", f"test-{mistake.exercise}-hidden"}
-    assert _failed(results) and _failed(results) <= own, _failed(results)
-    errors = [results[g] for g in sorted(_failed(results))]
-    assert all(isinstance(e, core.CheckFailed) for e in errors), errors
-    assert any(mistake.feedback in str(e) for e in errors), errors
+    inprocess.assert_caught(mistake)
 
 
 def test_stubs_fail_every_test():
-    stubs = dict.fromkeys(ANSWERS, "raise NotImplementedError()")
-    assert _failed(_grade(stubs)) == set(_grade(ANSWERS))
+    inprocess.assert_stubs_fail(ID)
 
 
 @pytest.mark.parametrize("key", sorted(checks.SHAPE_QUESTIONS))
@@ -88,10 +42,7 @@ def test_shape_questions_match_torch_runs(key):
 
 
 def test_checks_leave_the_learners_generator_alone():
-    torch.manual_seed(123)
-    before = torch.random.get_rng_state()
-    _grade(ANSWERS)
-    assert torch.equal(torch.random.get_rng_state(), before)
+    inprocess.assert_rng_untouched(inprocess.run(ID))
 
 
 def test_bidirectional_truth_is_read_from_a_run():
