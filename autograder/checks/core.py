@@ -4,20 +4,51 @@ A check compares a learner's function with `lstm_ref` and either prints one shor
 confirmation (`passed`) or raises `CheckFailed` with a message that says what was
 checked, what was expected, what came, and the likely cause. Test cells call checks;
 a raised `CheckFailed` is what nbgrader sees as a failed test.
+
+The shared steps of a check, one way each:
+
+- seeding: `forked_rng(seed)` (a context manager and a decorator) seeds torch on a
+  fork of its RNG, so a check never moves the learner's random stream; `generator`
+  gives a seeded `torch.Generator` for drawing inputs; `default_dtype` follows float64;
+- inputs in torch's layout: `cell_weights` (weight_ih, weight_hh, bias_ih, bias_hh);
+- calling learner code: `call` (warnings silenced, an exception becomes one line, a
+  `LearnerRaised`); `explain` adds the likely cause of such an exception;
+- reading answers: `parse_shape` (a predicted shape), `expect_pair` (a returned pair),
+  `expect_tensor`, `expect_shape`, `expect_close`;
+- diagnosis: `matches` and `find_mistake` compare a wrong answer with the outputs of
+  known mistakes.
+
+Imported inside an IPython kernel (JupyterLab), this module also makes a failed check
+show its message alone, without a traceback through these files, and an unanswered
+exercise's test cell say "not answered yet" (see `install_notebook_errors`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import linecache
+import math
+import numbers
+import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NoReturn
 
 import torch
 
+Tensor = torch.Tensor
+
 
 class CheckFailed(AssertionError):
     """A learner's answer is wrong; the message says how and why (likely)."""
+
+
+class LearnerRaised(CheckFailed):
+    """The learner's code raised: `error` is the name and message of its exception."""
+
+    def __init__(self, message: str, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def fail(message: str) -> NoReturn:
@@ -40,6 +71,77 @@ def quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+# --- seeding ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def forked_rng(seed: int | None = None) -> Iterator[None]:
+    """Run on a fork of torch's RNG, seeded with `seed` if given: whatever the check
+    draws (and whatever `torch.manual_seed` it calls), the learner's random stream is
+    as it was before. Also a decorator: `@core.forked_rng()`."""
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def generator(seed: int) -> torch.Generator:
+    """A `torch.Generator` seeded with `seed`, for drawing a check's inputs."""
+    return torch.Generator().manual_seed(seed)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype = torch.float64) -> Iterator[None]:
+    """Checks run in float64; a learner's `torch.zeros(...)` must follow along."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved)
+
+
+def cell_weights(
+    input_size: int,
+    hidden_size: int,
+    gen: torch.Generator,
+    *,
+    num_chunks: int = 4,
+    bias: bool = True,
+    scale: float | None = None,
+    bias_scale: float | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> dict[str, Tensor | None]:
+    """One cell's parameters under torch's names and in torch's layout:
+    weight_ih (num_chunks*H, H_in), weight_hh (num_chunks*H, H), bias_ih and bias_hh
+    (num_chunks*H,), None when `bias=False`; gates stacked as torch does (LSTM i, f,
+    g, o; GRU r, z, n; RNN one block). Drawn in that order from `gen`: uniform in
+    (-1/√H, 1/√H) as torch initialises them, or, with `scale`, normal with standard
+    deviation `scale` (`bias_scale` for the biases, default `scale`)."""
+    rows = num_chunks * hidden_size
+    shapes = {
+        "weight_ih": (rows, input_size),
+        "weight_hh": (rows, hidden_size),
+        "bias_ih": (rows,),
+        "bias_hh": (rows,),
+    }
+
+    def draw(name: str, shape: tuple) -> Tensor:
+        if scale is None:
+            k = hidden_size**-0.5
+            return (torch.rand(shape, generator=gen, dtype=dtype) * 2 - 1) * k
+        std = scale if not name.startswith("bias") or bias_scale is None else bias_scale
+        return torch.randn(shape, generator=gen, dtype=dtype) * std
+
+    drawn = {name: draw(name, shape) for name, shape in shapes.items()}
+    if not bias:
+        drawn["bias_ih"] = drawn["bias_hh"] = None
+    return drawn
+
+
+# --- calling learner code -----------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -66,7 +168,7 @@ def using(fn: Callable, **names: Any) -> Iterator[None]:
 
 
 def call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call learner code; turn its exceptions into one clear line.
+    """Call learner code; turn its exceptions into one clear line (`LearnerRaised`).
 
     `NotImplementedError` passes through unchanged: it means "not done yet".
     """
@@ -79,7 +181,27 @@ def call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         raise
     except Exception as error:  # noqa: BLE001 - any learner error becomes feedback
         shapes = ", ".join(describe(a) for a in args)
-        fail(f"{name}({shapes}) raised {type(error).__name__}: {error}")
+        raised = f"{type(error).__name__}: {error}"
+        raise LearnerRaised(f"{name}({shapes}) raised {raised}", raised) from None
+
+
+Rule = tuple[str | tuple[str, ...], str]
+
+
+@contextlib.contextmanager
+def explain(*rules: Rule) -> Iterator[None]:
+    """Add the likely cause to an exception the learner's code raised inside `call`:
+    each rule is (text, hint) with text a string or a tuple of strings; the first
+    rule whose text occurs in the exception's name or message (an empty string
+    always does) appends its hint. Failures of the check itself pass unchanged."""
+    try:
+        yield
+    except LearnerRaised as error:
+        for needles, hint in rules:
+            options = (needles,) if isinstance(needles, str) else needles
+            if any(needle in error.error for needle in options):
+                raise LearnerRaised(f"{error} — {hint}", error.error) from None
+        raise
 
 
 def describe(value: Any) -> str:
@@ -92,6 +214,43 @@ def describe(value: Any) -> str:
         inner = ", ".join(describe(v) for v in value)
         return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
     return type(value).__name__ if value is not None else "None"
+
+
+# --- reading answers ----------------------------------------------------------------
+
+
+def parse_shape(name: str, value: Any, example: tuple = (2, 7, 5)) -> tuple[int, ...]:
+    """A predicted shape: a tuple (or list, or torch.Size) of non-negative ints.
+
+    Floats (even 5.0), bools, strings, tensors and nested sequences are refused with
+    one line that names the offending entry; `...` or None is "not answered yet"."""
+    like = f"write it as a tuple of ints such as {example}"
+    if value is None or value is Ellipsis:
+        fail(f"{name} is not answered yet: {like}")
+    if not isinstance(value, tuple | list | torch.Size):
+        fail(f"{name} should be a tuple of ints such as {example}, got {_short(value)}")
+    for entry in value:
+        if entry is Ellipsis:
+            fail(f"{name} = {value!r} is not answered yet: replace each ... by a size")
+        if isinstance(entry, bool) or not isinstance(entry, numbers.Integral):
+            kind = type(entry).__name__
+            fail(f"{name} = {value!r}: {entry!r} is a {kind}, not an int — {like}")
+        if entry < 0:
+            fail(f"{name} = {value!r}: {entry} is negative; sizes are ≥ 0")
+    return tuple(int(n) for n in value)
+
+
+def _short(value: Any) -> str:
+    """`repr(value)` when it is one short line, else `describe(value)`."""
+    text = repr(value)
+    return text if len(text) <= 60 and "\n" not in text else describe(value)
+
+
+def expect_pair(name: str, got: Any, first: str, second: str) -> tuple[Any, Any]:
+    """`got` must be a pair (a tuple or list of two): returns it as a tuple."""
+    if not isinstance(got, tuple | list) or len(got) != 2:
+        fail(f"{name} should return the pair ({first}, {second}), got {describe(got)}")
+    return tuple(got)
 
 
 def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -132,11 +291,128 @@ def expect_close(
         fail(f"{name} differs from the reference (max abs error {worst:.3g}){because}")
 
 
-def matches(got: Any, expected: torch.Tensor, atol: float = 1e-8) -> bool:
+# --- diagnosis ----------------------------------------------------------------------
+
+
+def matches(got: Any, expected: Any, atol: float = 1e-8) -> bool:
     """True when `got` equals `expected` in shape and value: for diagnosis, when a
-    wrong answer is compared with the outputs of known mistakes."""
+    wrong answer is compared with the outputs of known mistakes. `expected` is a
+    tensor, a number (compared with rel_tol 1e-9) or a tuple/list of those."""
+    if isinstance(expected, tuple | list):
+        return (
+            isinstance(got, tuple | list)
+            and len(got) == len(expected)
+            and all(matches(a, b, atol) for a, b in zip(got, expected, strict=True))
+        )
+    if isinstance(expected, numbers.Real):
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = float(got)
+        return (
+            isinstance(got, numbers.Real)
+            and not isinstance(got, bool)
+            and math.isclose(float(got), float(expected), rel_tol=1e-9, abs_tol=atol)
+        )
     return (
         isinstance(got, torch.Tensor)
         and tuple(got.shape) == tuple(expected.shape)
         and torch.allclose(got.detach().to(expected.dtype), expected, atol=atol)
     )
+
+
+Mistakes = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+def find_mistake(
+    got: Any, mistakes: Mistakes, correct: Any = None, atol: float = 1e-8
+) -> str | None:
+    """The message of the first known mistake whose output `got` matches, or None.
+
+    `mistakes` maps each message to the output that mistake gives (a dict, or
+    (message, output) pairs when messages repeat); an output may be a callable of no
+    arguments, computed only when needed. A mistake that gives the `correct` output
+    on these inputs cannot be told apart from a right answer and is skipped."""
+    pairs = mistakes.items() if isinstance(mistakes, Mapping) else mistakes
+    for message, output in pairs:
+        wrong = output() if callable(output) else output
+        if correct is not None and matches(wrong, correct, atol):
+            continue
+        if matches(got, wrong, atol):
+            return message
+    return None
+
+
+# --- in JupyterLab ------------------------------------------------------------------
+
+NOT_ANSWERED = "not answered yet"
+
+
+def _in_a_cell(filename: str) -> bool:
+    """ipykernel compiles cells as <tmp>/ipykernel_<pid>/<hash>.py, IPython's
+    terminal as <ipython-input-…>."""
+    return "ipykernel_" in filename or filename.startswith("<")
+
+
+def _learner_frame(tb: Any) -> Any:
+    """The innermost traceback entry in a notebook cell's code."""
+    frame = None
+    while tb is not None:
+        if _in_a_cell(tb.tb_frame.f_code.co_filename):
+            frame = tb
+        tb = tb.tb_next
+    return frame
+
+
+def _is_test_cell(entry: Any) -> bool:
+    """A top-level statement of a cell that calls a check."""
+    code = entry.tb_frame.f_code
+    source = "".join(linecache.getlines(code.co_filename))
+    return code.co_name == "<module>" and "checks." in source
+
+
+def notebook_message(error: BaseException, tb: Any) -> str | None:
+    """What a notebook shows for `error` instead of a traceback, or None to show the
+    traceback: a failed check's message, or "not answered yet" for an answer cell's
+    stub (NotImplementedError) and for a test cell run before its answer cell."""
+    if isinstance(error, CheckFailed):
+        return str(error)
+    entry = _learner_frame(tb)
+    if isinstance(error, NotImplementedError) and entry is not None:
+        where = entry.tb_frame.f_code.co_name
+        who = "this answer" if where == "<module>" else f"{where}"
+        return (
+            f"{who} is {NOT_ANSWERED}: replace `raise NotImplementedError()` in its "
+            "answer cell with your code, run that cell, then the test"
+        )
+    if isinstance(error, NameError) and entry is not None and _is_test_cell(entry):
+        return (
+            f"{NOT_ANSWERED}: {error.name} is not defined — write your answer in the "
+            "answer cell above, run it, then run this test"
+        )
+    return None
+
+
+def _show_in_notebook(shell, etype, value, tb, tb_offset=None):
+    """IPython's custom exception handler (see `install_notebook_errors`)."""
+    message = notebook_message(value, tb)
+    if message is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    shown = value if isinstance(value, CheckFailed) else CheckFailed(message)
+    stb = [f"\x1b[0;31mCheckFailed\x1b[0m: {message}"]
+    shell._showtraceback(type(shown), shown, stb)
+    return stb
+
+
+def install_notebook_errors() -> None:
+    """In an IPython kernel, render `CheckFailed`, NameError and NotImplementedError
+    through `notebook_message` (IPython's `set_custom_exc`); elsewhere do nothing.
+    nbgrader still sees an error output, named CheckFailed."""
+    if "IPython" not in sys.modules:
+        return
+    shell = sys.modules["IPython"].get_ipython()
+    if shell is not None and hasattr(shell, "set_custom_exc"):
+        exceptions = (CheckFailed, NameError, NotImplementedError)
+        shell.set_custom_exc(exceptions, _show_in_notebook)
+
+
+install_notebook_errors()

@@ -1,0 +1,196 @@
+"""autograder.checks.core: the shared layer of the check modules.
+
+The notebook rendering is proven in a real kernel (nbclient runs a small notebook);
+the rest in process.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from autograder.checks import core
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- in a real kernel ---------------------------------------------------------------
+
+CELLS = {
+    "import": "from autograder.checks import core\nchecks = core",
+    "check-failed": "core.fail('lstm_gates: gate order — torch stacks i, f, g, o')",
+    "stub": "# YOUR CODE HERE\nraise NotImplementedError()",
+    "unanswered-test": "checks.expect_pair('predict', predicted_f, 'h', 'c')",
+    "stub-function": "def lstm_gates(*args):\n    raise NotImplementedError()",
+    "stub-called": "checks.call('lstm_gates', lstm_gates, 1)",
+    "learner-typo": "value = undefined_name + 1",
+    "other-error": "1 / 0",
+}
+
+
+@pytest.fixture(scope="module")
+def kernel_outputs(tmp_path_factory):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS.values()]
+    client = NotebookClient(
+        nb, kernel_name="python3", allow_errors=True, timeout=120,
+        resources={"metadata": {"path": str(ROOT)}},
+    )
+    client.execute()
+    return {
+        key: [o for o in cell.outputs if o.output_type == "error"]
+        for key, cell in zip(CELLS, nb.cells, strict=True)
+    }
+
+
+def shown(errors) -> str:
+    assert len(errors) == 1, errors
+    return "\n".join(errors[0].traceback)
+
+
+def test_a_failed_check_shows_its_message_without_a_traceback(kernel_outputs):
+    (error,) = kernel_outputs["check-failed"]
+    assert error.ename == "CheckFailed"
+    assert error.evalue == "lstm_gates: gate order — torch stacks i, f, g, o"
+    assert len(error.traceback) == 1
+    assert "gate order" in error.traceback[0] and "core.py" not in shown([error])
+
+
+def test_an_unanswered_exercise_says_not_answered_yet(kernel_outputs):
+    for key, who in [("stub", "this answer"), ("unanswered-test", "predicted_f"),
+                     ("stub-called", "lstm_gates")]:
+        (error,) = kernel_outputs[key]
+        assert error.ename == "CheckFailed", key
+        assert "not answered yet" in error.evalue and who in error.evalue, key
+        assert "NameError" not in shown([error]) and ".py" not in shown([error])
+
+
+def test_other_errors_keep_their_traceback(kernel_outputs):
+    errors = [("learner-typo", "NameError"), ("other-error", "ZeroDivisionError")]
+    for key, ename in errors:
+        (error,) = kernel_outputs[key]
+        assert error.ename == ename
+        assert len(error.traceback) > 1 and "not answered" not in shown([error])
+
+
+def test_outside_ipython_nothing_is_installed():
+    import sys
+
+    assert "IPython" not in sys.modules or sys.modules["IPython"].get_ipython() is None
+    core.install_notebook_errors()  # a no-op, and no error
+
+
+# --- in process ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [(5, 3, 20), [5, 3, 20], torch.Size([5, 3, 20])])
+def test_parse_shape_accepts_tuples_and_lists_of_ints(value):
+    assert core.parse_shape("predicted", value) == (5, 3, 20)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ((5.9, 3, 20), "5.9 is a float, not an int"),
+        ((5.0, 3, 20), "5.0 is a float"),
+        ((True, 3), "True is a bool"),
+        (("5", 3), "'5' is a str"),
+        ("(5, 3)", "should be a tuple of ints"),
+        (torch.zeros(5, 3), "should be a tuple of ints"),
+        (((5, 3), 2), "(5, 3) is a tuple"),
+        ((5, -1), "-1 is negative"),
+        (None, "not answered yet"),
+        (..., "not answered yet"),
+        ((5, ..., 3), "not answered yet"),
+    ],
+)
+def test_parse_shape_refuses_anything_else_in_one_line(value, says):
+    with pytest.raises(core.CheckFailed) as failed:
+        core.parse_shape('predicted["output"]', value)
+    message = str(failed.value)
+    assert says in message and message.startswith('predicted["output"]')
+    assert "\n" not in message
+
+
+def test_expect_pair():
+    assert core.expect_pair("f", [1, 2], "h", "c") == (1, 2)
+    for got in (1, (1, 2, 3), None):
+        with pytest.raises(core.CheckFailed, match=r"should return the pair \(h, c\)"):
+            core.expect_pair("f", got, "h", "c")
+
+
+def test_forked_rng_seeds_and_leaves_the_learner_stream_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    with core.forked_rng(7):
+        inside = torch.rand(3)
+    assert torch.equal(torch.rand(3), expected_next)
+    torch.manual_seed(7)
+    assert torch.equal(torch.rand(3), inside)
+
+    @core.forked_rng(7)
+    def draw():
+        return torch.rand(3)
+
+    torch.manual_seed(123)
+    assert torch.equal(draw(), inside) and torch.equal(draw(), inside)
+    assert torch.equal(torch.rand(3), expected_next)
+
+
+def test_default_dtype_is_restored():
+    before = torch.get_default_dtype()
+    with core.default_dtype(torch.float64):
+        assert torch.zeros(1).dtype == torch.float64
+    assert torch.get_default_dtype() == before
+
+
+def test_cell_weights_follow_torch_layout_and_init():
+    for chunks, module in [(4, torch.nn.LSTMCell), (3, torch.nn.GRUCell),
+                           (1, torch.nn.RNNCell)]:
+        torch_cell = module(3, 5)
+        mine = core.cell_weights(3, 5, core.generator(0), num_chunks=chunks)
+        for name, p in torch_cell.named_parameters():
+            assert mine[name].shape == p.shape and mine[name].dtype == torch.float64
+            assert mine[name].abs().max() <= 5**-0.5
+    no_bias = core.cell_weights(3, 5, core.generator(0), bias=False, scale=0.7)
+    assert no_bias["bias_ih"] is None and no_bias["bias_hh"] is None
+    assert no_bias["weight_ih"].abs().max() > 5**-0.5  # normal, std 0.7
+    again = core.cell_weights(3, 5, core.generator(0), bias=False, scale=0.7)
+    assert torch.equal(no_bias["weight_hh"], again["weight_hh"])
+
+
+def test_call_and_explain_turn_a_learner_error_into_a_hint():
+    def broken(x):
+        return x @ torch.zeros(5, 2)
+
+    with pytest.raises(core.LearnerRaised) as failed:
+        with core.explain(("NoneType", "none hint"), (("multiplied", "shape"), "T!")):
+            core.call("broken", broken, torch.zeros(3, 4))
+    assert str(failed.value).startswith("broken(tensor(3, 4)) raised RuntimeError")
+    assert str(failed.value).endswith(" — T!")
+    with pytest.raises(core.CheckFailed) as failed:  # a check's own failure: unchanged
+        with core.explain(("", "always")):
+            core.fail("wrong value")
+    assert str(failed.value) == "wrong value"
+
+
+def test_call_lets_not_implemented_through():
+    def stub():
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        core.call("stub", stub)
+
+
+def test_matches_and_find_mistake():
+    t = torch.arange(3.0, dtype=torch.float64)
+    assert core.matches((t, [t, 2.0]), (t, (t, 2.0)))
+    assert not core.matches((t, t), (t,)) and not core.matches(2.0, t)
+    assert core.matches(torch.tensor(2.0), 2.0) and not core.matches(True, 1.0)
+    mistakes = [("same as right", t), ("doubled", lambda: 2 * t), ("doubled", 3 * t)]
+    assert core.find_mistake(2 * t, mistakes, correct=t) == "doubled"
+    assert core.find_mistake(t, mistakes, correct=t) is None
+    assert core.find_mistake(t, {"same as right": t}) == "same as right"
