@@ -1,0 +1,293 @@
+"""Grading every attack once, the way each is meant to be graded.
+
+- `grade`: one class, attackers and honest students together, in one
+  `grade --jobs 2` run; the honest students once more in a class of their own
+  (their grades "alone", the baseline of every attack);
+- `check`: the check attacks in one `check` call;
+- plain `nbgrader autograde` in a copy of the repository.
+
+Everything runs inside one scratch folder (the attacks' `scope`), with jupyter's
+runtime dir and the temporary folder moved inside it, so that an attack that does
+get through can damage nothing outside. Memoised: the tests only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import signal
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adversarial.attacks import (
+    ATTACKS,
+    BLANK,
+    CELL,
+    FILLED,
+    SLIGHTLY_WRONG,
+    WRONG,
+    Attack,
+    Context,
+)
+from grading import batches, harness
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+
+from autograder import course, feedback, notebooks
+from autograder.check import check
+from autograder.grade import grade
+
+TIMEOUT = 30  # seconds per cell: the endless loop costs it once
+HONEST = {f"honest-{kind}": kind for kind in (FILLED, WRONG, BLANK)}
+
+
+def answers(assignment: str, kind: str) -> NotebookNode:
+    """The release with honest answers: the master's, slightly wrong ones, or none."""
+    release = notebooks.read(course.RELEASE / assignment / f"{assignment}.ipynb")
+    if kind == BLANK:
+        return release
+    master = notebooks.read(course.MASTERS / assignment / f"{assignment}.ipynb")
+    filled = harness.fill(release, master)
+    return harness.apply_all(filled, SLIGHTLY_WRONG) if kind == WRONG else filled
+
+
+def submission(attack: Attack, ctx: Context) -> NotebookNode:
+    return attack.build(answers(attack.assignment, attack.answers), ctx)
+
+
+@dataclass
+class Graded:
+    """One student's result: per graded cell, score and the feedback line."""
+
+    scores: dict[str, float]
+    max_scores: dict[str, float]
+    lines: dict[str, str] = field(default_factory=dict)
+    autograded: Path | None = None
+
+    def notebook(self) -> NotebookNode:
+        assert self.autograded is not None and self.autograded.is_file()
+        return notebooks.read(self.autograded)
+
+
+def from_cells(cells: list, autograded: Path) -> Graded:
+    lines = {}
+    if autograded.is_file():
+        for cell in notebooks.read(autograded).cells:
+            grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
+            lines.setdefault(grade_id, feedback.cell_feedback(cell))
+    return Graded(
+        {c.grade_id: c.score for c in cells},
+        {c.grade_id: c.max_score for c in cells},
+        lines,
+        autograded,
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def gradebook_rows(db_url: str, students: list[str]) -> dict[tuple, tuple]:
+    """(student, assignment, cell) -> (auto_score, manual_score) of those students."""
+    rows = {}
+    with Gradebook(db_url, course.COURSE_ID) as gb:
+        for student in students:
+            for sub in gb.find_student(student).submissions:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        key = (student, sub.name, g.name)
+                        rows[key] = (g.auto_score, g.manual_score)
+    return rows
+
+
+@contextlib.contextmanager
+def confined(scope: Path) -> Iterator[None]:
+    """Kernels' connection files and every temporary folder inside `scope`."""
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_RUNTIME_DIR", "TMPDIR")}
+    for key, name in (("JUPYTER_RUNTIME_DIR", "runtime"), ("TMPDIR", "tmp")):
+        (scope / name).mkdir(exist_ok=True)
+        os.environ[key] = str(scope / name)
+    tempfile.tempdir = None
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        tempfile.tempdir = None
+
+
+def survivors(marker: str) -> list[str]:
+    """Processes whose command line holds `marker`; each is killed (they are this
+    run's own) and reported."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if proc.name.isdigit() and marker in cmdline:
+            found.append(f"{proc.name}: {cmdline.strip()}")
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
+    return found
+
+
+@dataclass
+class Class:
+    """A class graded by `grade`: its students' results and what is checked around
+    them (files, gradebook rows, processes left behind)."""
+
+    scope: Path
+    graded: dict[str, Graded]
+    rows: dict[tuple, tuple]  # the honest students' gradebook rows
+    digests_before: dict[str, str]
+    digests_after: dict[str, str]
+    survivors: list[str]
+
+
+def grade_class(
+    name: str, attacks: list[Attack], honest: dict[str, str], marker: str
+) -> Class:
+    scope = batches.scratch(f"lstm-course-{name}-")
+    folder, workdir = scope / "submissions", scope / "course"
+    ctx = Context(str(scope), marker)
+    for attack in attacks:
+        nb = submission(attack, ctx)
+        harness.write(nb, folder, attack.student, attack.assignment)
+    paths = {
+        student: harness.write(answers(CELL, kind), folder, student, CELL)
+        for student, kind in honest.items()
+    }
+    before = {student: digest(path) for student, path in paths.items()}
+    with confined(scope):
+        outcomes, _ = grade(
+            folder, jobs=batches.JOBS, workdir=workdir, timeout=TIMEOUT, progress=False
+        )
+    left = survivors(marker)
+    graded = {
+        o.student: from_cells(
+            o.grades,
+            workdir / "autograded" / o.student / o.assignment / f"{o.assignment}.ipynb",
+        )
+        for o in outcomes
+    }
+    db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    return Class(
+        scope,
+        graded,
+        gradebook_rows(db_url, list(honest)),
+        before,
+        {student: digest(path) for student, path in paths.items()},
+        left,
+    )
+
+
+def check_attacks(attacks: list[Attack], marker: str) -> dict[str, Graded]:
+    scope = batches.scratch("lstm-course-check-")
+    ctx = Context(str(scope), marker)
+    paths = [
+        harness.write(submission(a, ctx), scope, a.student, a.assignment)
+        for a in attacks
+    ]
+    with confined(scope):
+        reports = check(paths, timeout=TIMEOUT)
+    return {
+        a.student: Graded(
+            {c.grade_id: c.score for c in r.cells},
+            {c.grade_id: c.max_score for c in r.cells},
+            {c.grade_id: c.feedback for c in r.cells},
+        )
+        for a, r in zip(attacks, reports, strict=True)
+    }
+
+
+@dataclass
+class Plain:
+    """Plain `nbgrader autograde` in a copy of the repository."""
+
+    graded: dict[str, Graded]
+    digest_before: str
+    digest_after: str
+
+
+def plain_nbgrader(attacks: list[Attack]) -> Plain:
+    from test_readme import bash, copy_repository
+
+    scope = batches.scratch("lstm-course-plain-")
+    repo = copy_repository(scope / "course")
+    ctx = Context(str(repo), "")
+    submitted = repo / ".course" / "submitted"
+    for attack in attacks:
+        harness.write(submission(attack, ctx), submitted, attack.student, CELL)
+    honest = harness.write(
+        answers(CELL, WRONG), submitted, "honest-slightly-wrong", CELL
+    )
+    before = digest(honest)
+    bash(f"nbgrader generate_assignment {CELL} --force", repo)
+    bash(f"nbgrader autograde {CELL}", repo)
+    reader = course.TempCourse(
+        repo / "solutions",
+        root=scope / "reader",
+        db_url=f"sqlite:///{repo / '.course' / 'gradebook.db'}",
+    )
+    graded = {
+        student: from_cells(
+            reader.grades(student, CELL),
+            repo / ".course" / "autograded" / student / CELL / f"{CELL}.ipynb",
+        )
+        for student in [a.student for a in attacks] + ["honest-slightly-wrong"]
+    }
+    return Plain(graded, before, digest(honest))
+
+
+@dataclass
+class Results:
+    klass: Class
+    alone: Class
+    checked: dict[str, Graded]
+    plain: Plain
+
+    def result(self, attack: Attack) -> Graded:
+        if attack.via == "check":
+            return self.checked[attack.student]
+        if attack.via == "nbgrader":
+            return self.plain.graded[attack.student]
+        return self.klass.graded[attack.student]
+
+    def baseline(self, attack: Attack) -> dict[str, float]:
+        """The same answers graded without the attack: the honest student graded
+        alone (02), or, for the other notebooks' filled answers, full marks (what
+        tests/test_grading.py proves the master's answers earn)."""
+        if attack.assignment == CELL:
+            return self.alone.graded[f"honest-{attack.answers}"].scores
+        assert attack.answers == FILLED
+        return dict(self.result(attack).max_scores)
+
+
+@functools.cache
+def results() -> Results:
+    marker = f"lstm-adversarial-{uuid.uuid4().hex[:12]}"
+    by_way = {
+        way: [a for a in ATTACKS if a.via == way]
+        for way in ("grade", "check", "nbgrader")
+    }
+    return Results(
+        grade_class("class", by_way["grade"], HONEST, marker),
+        grade_class("alone", [], HONEST, marker),
+        check_attacks(by_way["check"], marker),
+        plain_nbgrader(by_way["nbgrader"]),
+    )
+
+
+def owner(assignment: str) -> dict[str, str]:
+    """grade_id -> the exercise it grades."""
+    master = notebooks.read(course.MASTERS / assignment / f"{assignment}.ipynb")
+    return notebooks.exercises(master)
