@@ -1,9 +1,10 @@
-"""Unit tests of autograder.checks.lstm_cell, in process (no nbgrader).
+"""Unit tests of notebook 02's checks (lstm_cell, cell_diagnosis, gru), in process.
 
-Every check passes the master's solutions; every mistake of the catalog, applied to the
-master's answer cell, fails its exercise's tests with the catalogued feedback and no
-other exercise's; `diagnose_lstm_cell`, the diagnosis later notebooks import, names the
-listed mistakes of hand-written whole cells; the references agree with torch.
+The master's own test cells pass the master's solutions; every mistake of the catalog,
+applied to the master's answer cell, fails its exercise's test cells with the
+catalogued feedback and no other exercise's; `diagnose_lstm_cell` and
+`diagnose_gru_cell` name the listed mistakes of hand-written whole cells; the
+references agree with torch.
 """
 
 import re
@@ -14,7 +15,7 @@ import nbformat
 import pytest
 import torch
 
-from autograder.checks import core
+from autograder.checks import cell_diagnosis, core, gru
 from autograder.checks import lstm_cell as checks
 from lstm_ref import functional as ref
 
@@ -22,67 +23,45 @@ ROOT = Path(__file__).resolve().parents[1]
 MASTER = ROOT / "solutions" / "02_lstm_cell" / "02_lstm_cell.ipynb"
 CATALOG = tomllib.loads((ROOT / "tests" / "mistakes" / "02_lstm_cell.toml").read_text())
 
-# exercise grade_id -> (name the answer cell defines, its check)
+# exercise grade_id -> the names its answer cell defines
 EXERCISES = {
-    "forget-gate-predict": (
-        ("predicted_f", "forget_gate_claim"),
-        lambda ns, hidden: (
-            checks.check_forget_gate_claim(ns["forget_gate_claim"])
-            if hidden
-            else checks.check_forget_gate_prediction(ns["predicted_f"])
-        ),
-    ),
-    "lstm-gates": (
-        ("lstm_gates",),
-        lambda ns, hidden: checks.check_lstm_gates(ns["lstm_gates"], hidden=hidden),
-    ),
-    "lstm-cell": (
-        ("lstm_cell",),
-        lambda ns, hidden: checks.check_lstm_cell(ns["lstm_cell"], hidden=hidden),
-    ),
-    "num-parameters": (
-        ("num_parameters",),
-        lambda ns, hidden: checks.check_num_parameters(
-            ns["num_parameters"], hidden=hidden
-        ),
-    ),
-    "memory-cell": (
-        ("memory_params",),
-        lambda ns, hidden: checks.check_memory_cell(ns["memory_params"], hidden=hidden),
-    ),
-    "gru-cell": (
-        ("gru_cell",),
-        lambda ns, hidden: checks.check_gru_cell(ns["gru_cell"], hidden=hidden),
-    ),
+    "forget-gate-predict": ("predicted_f", "forget_gate_claim"),
+    "lstm-gates": ("lstm_gates",),
+    "lstm-cell": ("lstm_cell",),
+    "num-parameters": ("num_parameters",),
+    "memory-cell": ("memory_params",),
+    "gru-cell": ("gru_cell",),
 }
 
 
-def answer_cells() -> dict[str, str]:
+def master_cells(kind: str) -> dict[str, str]:
+    """grade_id -> source of the master's answer cells ("solution") or tests."""
     nb = nbformat.read(MASTER, as_version=4)
     return {
         cell.metadata.nbgrader["grade_id"]: cell.source
         for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
+        if cell.metadata.get("nbgrader", {}).get(kind)
     }
 
 
-ANSWERS = answer_cells()
+ANSWERS = master_cells("solution")
+TESTS = master_cells("grade")
 
 
 def namespace(sources: dict[str, str]) -> dict:
     """Run the answer cells, in notebook order, in one namespace like a kernel."""
-    ns = {"torch": torch}
+    ns = {"torch": torch, "checks": checks}
     for source in sources.values():
         exec(compile(source, "<answer>", "exec"), ns)  # noqa: S102 - the master's code
     return ns
 
 
 def outcomes(ns: dict, exercise: str) -> list[str | None]:
-    """The visible and hidden tests' failure messages (None when a test passes)."""
+    """The master's visible and hidden test cells' failure messages (None: passed)."""
     results = []
-    for hidden in (False, True):
+    for grade_id in (f"test-{exercise}", f"test-{exercise}-hidden"):
         try:
-            EXERCISES[exercise][1](ns, hidden)
+            exec(compile(TESTS[grade_id], grade_id, "exec"), ns)  # noqa: S102
             results.append(None)
         except core.CheckFailed as error:
             results.append(str(error))
@@ -99,7 +78,9 @@ def test_every_exercise_has_an_answer_cell_and_three_mistakes():
 def test_master_solution_passes(exercise, capsys):
     assert outcomes(namespace(ANSWERS), exercise) == [None, None]
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and all(line.startswith("✓ ") for line in lines)
+    cells = (f"test-{exercise}", f"test-{exercise}-hidden")
+    calls = sum(TESTS[g].count("check_") for g in cells)
+    assert len(lines) == calls and all(line.startswith("✓ ") for line in lines)
 
 
 @pytest.mark.parametrize("mistake", CATALOG["mistake"], ids=lambda m: m["name"])
@@ -113,7 +94,7 @@ def test_catalogued_mistake_is_caught_by_its_own_exercise(mistake, capsys):
     assert messages, "the mistake passed every test"
     assert any(mistake["feedback"] in m for m in messages), messages
     # Only an exercise whose answer uses a name this one defines can be affected.
-    names = EXERCISES[exercise][0]
+    names = EXERCISES[exercise]
     for other, source in ANSWERS.items():
         if other != exercise and any(name in source for name in names):
             assert outcomes(ns, other) == [None, None], other
@@ -127,7 +108,7 @@ def test_stub_raises_not_implemented():
         checks.check_lstm_gates,
         checks.check_lstm_cell,
         checks.check_num_parameters,
-        checks.check_gru_cell,
+        gru.check_gru_cell,
     ):
         with pytest.raises(NotImplementedError):
             check(stub)
@@ -205,8 +186,10 @@ WHOLE_CELL_MISTAKES = [
 
 
 def test_diagnose_accepts_correct_cells():
-    checks.diagnose_lstm_cell(make_cell(), input_size=4, hidden_size=3, batch=2, seed=3)
-    checks.diagnose_lstm_cell(make_cell(), bias=True, seed=9)
+    cell_diagnosis.diagnose_lstm_cell(
+        make_cell(), input_size=4, hidden_size=3, batch=2, seed=3
+    )
+    cell_diagnosis.diagnose_lstm_cell(make_cell(), bias=True, seed=9)
 
     def torch_cell(x, state, w_ih, w_hh, b_ih, b_hh):  # torch itself is the judge
         if x.dim() == 1:
@@ -214,7 +197,7 @@ def test_diagnose_accepts_correct_cells():
             return h[0], c[0]
         return tuple(torch.lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh))
 
-    checks.diagnose_lstm_cell(torch_cell, input_size=5, hidden_size=2, seed=4)
+    cell_diagnosis.diagnose_lstm_cell(torch_cell, input_size=5, hidden_size=2, seed=4)
 
 
 @pytest.mark.parametrize(
@@ -222,7 +205,7 @@ def test_diagnose_accepts_correct_cells():
 )
 def test_diagnose_names_whole_cell_mistake(changes, phrase):
     with pytest.raises(core.CheckFailed) as error:
-        checks.diagnose_lstm_cell(make_cell(**changes), name="my_cell", seed=5)
+        cell_diagnosis.diagnose_lstm_cell(make_cell(**changes), name="my_cell", seed=5)
     assert phrase in str(error.value)
     assert str(error.value).startswith("my_cell")
 
@@ -231,9 +214,9 @@ def test_diagnose_handles_bias_false():
     nobias = cell_source(gates="x @ w_ih.T + h @ w_hh.T")
     ns = {"torch": torch}
     exec(nobias, ns)  # noqa: S102 - test code
-    checks.diagnose_lstm_cell(ns["cell"], bias=False)
+    cell_diagnosis.diagnose_lstm_cell(ns["cell"], bias=False)
     with pytest.raises(core.CheckFailed, match="bias=False"):
-        checks.diagnose_lstm_cell(make_cell(), bias=False)
+        cell_diagnosis.diagnose_lstm_cell(make_cell(), bias=False)
 
 
 # --- the references against torch -----------------------------------------------------
@@ -245,7 +228,7 @@ def test_reference_gates_compose_to_torch_lstm_cell():
     x = torch.randn(5, 4, dtype=torch.float64)
     h, c = (torch.randn(5, 3, dtype=torch.float64) for _ in range(2))
     with torch.no_grad():
-        i, f, g, o = checks.reference_gates(x, h, *module.parameters())
+        i, f, g, o = cell_diagnosis.reference_gates(x, h, *module.parameters())
         c1 = f * c + i * g
         h_want, c_want = module(x, (h, c))
     torch.testing.assert_close(c1, c_want, rtol=0, atol=1e-12)
@@ -253,25 +236,25 @@ def test_reference_gates_compose_to_torch_lstm_cell():
 
 
 @pytest.mark.parametrize(
-    "mistake", checks.CELL_MISTAKES[:1] + checks.CELL_MISTAKES[-1:]
+    "mistake", cell_diagnosis.CELL_MISTAKES[:1] + cell_diagnosis.CELL_MISTAKES[-1:]
 )
 def test_known_mistakes_differ_from_torch(mistake):
-    case = checks.make_case(3, 5, 4, 0)
+    case = cell_diagnosis.make_case(3, 5, 4, 0)
     h, c = mistake(case)
     h_ref, c_ref = ref.lstm_cell(*case.lstm_args())
     assert not (core.matches(h, h_ref) and core.matches(c, c_ref))
 
 
 def test_every_known_mistake_is_distinguishable_from_torch():
-    case = checks.make_case(3, 5, 4, 0)
+    case = cell_diagnosis.make_case(3, 5, 4, 0)
     h_ref, c_ref = ref.lstm_cell(*case.lstm_args())
-    for mistake in checks.CELL_MISTAKES:
+    for mistake in cell_diagnosis.CELL_MISTAKES:
         h, c = mistake(case)
         assert not (core.matches(h, h_ref) and core.matches(c, c_ref)), mistake.message
-    for mistake in checks.GRU_MISTAKES:
+    for mistake in gru.GRU_MISTAKES:
         assert not core.matches(
-            mistake(case_gru := checks.make_case(3, 5, 4, 0, 3)),
-            ref.gru_cell(*case_gru.gru_args()),
+            mistake(case_gru := cell_diagnosis.make_case(3, 5, 4, 0, 3)),
+            ref.gru_cell(*case_gru.gate_args()),
         ), mistake.message
 
 
@@ -317,7 +300,7 @@ def make_gru(old="", new=""):
 
 
 def test_diagnose_gru_accepts_torch_order():
-    checks.diagnose_gru_cell(make_gru(), input_size=4, hidden_size=3, seed=2)
+    gru.diagnose_gru_cell(make_gru(), input_size=4, hidden_size=3, seed=2)
 
 
 @pytest.mark.parametrize(
@@ -325,4 +308,4 @@ def test_diagnose_gru_accepts_torch_order():
 )
 def test_diagnose_gru_names_mistake(old, new, phrase):
     with pytest.raises(core.CheckFailed, match=re.escape(phrase)):
-        checks.diagnose_gru_cell(make_gru(old, new), seed=6)
+        gru.diagnose_gru_cell(make_gru(old, new), seed=6)

@@ -1,0 +1,599 @@
+"""The diagnosis of one LSTM step and of its gates, and what the GRU's shares with it.
+
+    diagnose_lstm_cell(cell, *, name="lstm_cell", input_size=3, hidden_size=5,
+                       batch=4, seed=0, bias=True, unbatched=True) -> None
+
+`cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh) -> (h', c')` takes the
+arguments of `lstm_ref.functional.lstm_cell`: x (N, H_in), h and c (N, H), weight_ih
+(4*H, H_in), weight_hh (4*H, H), biases (4*H) or None when `bias=False`. It returns
+None when the cell agrees with `lstm_ref` in float64, batched and (if `unbatched`) on
+one unbatched sample, and otherwise raises `CheckFailed` naming the likely mistake:
+the gate order (any of the 23 wrong ones), a missing or doubled bias, sigmoid and tanh
+swapped, a gate without or with the wrong activation, transposed weights, the cell
+update, tanh(c') missing in h', the old c used in h', (c', h') returned in the wrong
+order, unbatched input not handled. When no known mistake fits it zeroes all but one
+term (x, h, bias_ih, bias_hh, c) to say which part disagrees. It prints nothing on
+success: the caller's check does.
+
+`diagnose_lstm_gates(gates_fn, ...)` takes the same keywords for `gates_fn(x, h,
+weight_ih, weight_hh, bias_ih, bias_hh) -> (i, f, g, o)` after their activations and
+names each wrong gate's row block, activation and missing terms. `reference_gates` is
+torch's gates, for `core.using` when grading code built on `lstm_gates`.
+`CELL_MISTAKES` are the known wrong steps. Notebook 02's checks (`lstm_cell`) use all
+of it; `Case`, `run`, `differing_terms` and `term_message` also serve the GRU's
+diagnosis (`gru_cell`).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import torch
+
+from lstm_ref import functional as ref
+
+from . import core
+
+Tensor = torch.Tensor
+
+GATES = "ifgo"  # torch's order of the row blocks of weight_ih, weight_hh and the biases
+GATE_NAMES = {
+    "i": "input gate i",
+    "f": "forget gate f",
+    "g": "candidate g",
+    "o": "output gate o",
+}
+LSTM_ACTS = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
+ACTS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "no activation": lambda a: a,
+    "relu": torch.relu,
+}
+TERMS = ("x", "h", "bias_ih", "bias_hh")
+TRANSPOSE_HINT = (
+    "torch stores weight_ih as (4*H, H_in) and weight_hh as (4*H, H) (3*H in a GRU): "
+    "multiply x @ weight_ih.T and h @ weight_hh.T (did you transpose the weights?)"
+)
+UNBATCHED_HINT = (
+    "unbatched input: x of shape (H_in,) with h, c of shape (H,) must work too — "
+    "use dim=-1 (e.g. chunk(4, dim=-1)) so the same code serves (N, H_in) and (H_in,)"
+)
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """The inputs of one cell step, float64. `c` is unused by the GRU."""
+
+    x: Tensor
+    h: Tensor
+    c: Tensor
+    weight_ih: Tensor
+    weight_hh: Tensor
+    bias_ih: Tensor | None
+    bias_hh: Tensor | None
+
+    def weights(self) -> tuple:
+        return (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+    def lstm_args(self) -> tuple:
+        """The arguments of lstm_cell: x, (h, c), the weights."""
+        return (self.x, (self.h, self.c), *self.weights())
+
+    def gate_args(self) -> tuple:
+        """The arguments of lstm_gates and gru_cell: x, h, the weights."""
+        return (self.x, self.h, *self.weights())
+
+    def only(self, term: str) -> Case:
+        """Zero all but one term: "x", "h", "bias_ih", "bias_hh" or "c"."""
+
+        def keep(name: str) -> Tensor | None:
+            value = getattr(self, name)
+            if value is None or name == term:
+                return value
+            return torch.zeros_like(value)
+
+        return replace(self, **{n: keep(n) for n in ("x", "h", "c", *TERMS[2:])})
+
+    def first_sample(self) -> Case:
+        """Sample 0 without its batch dimension."""
+        return replace(self, x=self.x[0], h=self.h[0], c=self.c[0])
+
+
+def make_case(
+    input_size: int,
+    hidden_size: int,
+    batch: int,
+    seed: int,
+    num_chunks: int = 4,
+    bias: bool = True,
+) -> Case:
+    """Seeded float64 inputs, large enough that every activation matters."""
+    gen = core.generator(seed)
+    weights = core.cell_weights(
+        input_size,
+        hidden_size,
+        gen,
+        num_chunks=num_chunks,
+        bias=bias,
+        scale=0.7,
+        bias_scale=1.0,
+    )
+
+    def randn(*shape: int) -> Tensor:
+        return torch.randn(*shape, generator=gen, dtype=torch.float64)
+
+    x = randn(batch, input_size)
+    h, c = randn(batch, hidden_size), randn(batch, hidden_size)
+    return Case(x, h, c, **weights)
+
+
+def pre_activation_terms(case: Case) -> dict[str, Tensor]:
+    """The four terms whose sum is the gates' pre-activation, each (N, chunks*H)."""
+    rows = case.weight_ih.shape[0]
+    zero = torch.zeros(rows, dtype=case.x.dtype)
+    return {
+        "x": case.x @ case.weight_ih.T,
+        "h": case.h @ case.weight_hh.T,
+        "bias_ih": zero if case.bias_ih is None else case.bias_ih,
+        "bias_hh": zero if case.bias_hh is None else case.bias_hh,
+    }
+
+
+# --- the reference and its known mistakes ---------------------------------------------
+
+
+def reference_gates(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """torch's four gates after their activations, in the order (i, f, g, o)."""
+    return variant_gates(Case(x, h, h, weight_ih, weight_hh, bias_ih, bias_hh))
+
+
+def variant_gates(
+    case: Case, order: str = GATES, acts: dict | None = None, terms: tuple = TERMS
+) -> tuple[Tensor, ...]:
+    """The gates (i, f, g, o) as a cell computes them that reads the row blocks in
+    `order`, applies `acts` and sums `terms` (torch's choices by default)."""
+    acts = LSTM_ACTS if acts is None else acts
+    parts = pre_activation_terms(case)
+    pre = sum(parts[t] for t in terms)
+    blocks = dict(zip(order, pre.chunk(4, dim=-1), strict=True))
+    return tuple(ACTS[acts[gate]](blocks[gate]) for gate in GATES)
+
+
+def torch_update(i, f, g, o, c):
+    return f * c + i * g
+
+
+def torch_output(o, c_new, c_old):
+    return o * torch.tanh(c_new)
+
+
+@dataclass(frozen=True)
+class CellMistake:
+    """A known wrong LSTM step: torch's except for the fields given."""
+
+    message: str
+    order: str = GATES
+    acts: tuple = ()  # (gate, activation) pairs that differ from torch's
+    terms: tuple = TERMS
+    update: Callable = torch_update
+    output: Callable = torch_output
+
+    def __call__(self, case: Case) -> tuple[Tensor, Tensor]:
+        gates = variant_gates(
+            case, self.order, {**LSTM_ACTS, **dict(self.acts)}, self.terms
+        )
+        i, f, g, o = gates
+        c_new = self.update(i, f, g, o, case.c)
+        return self.output(o, c_new, case.c), c_new
+
+
+def _order_message(order: str) -> str:
+    known = {"ifog": " (CS231n's and char-rnn's order)"}.get(order, "")
+    blocks = ", ".join(order)
+    return (
+        f"gate order: your cell reads the row blocks of weight_ih as {blocks}"
+        f"{known}; torch stacks them i, f, g, o — rows 0:H input gate, H:2H forget, "
+        "2H:3H candidate g, 3H:4H output"
+    )
+
+
+def _activation_mistakes() -> list[CellMistake]:
+    swapped = CellMistake(
+        "sigmoid and tanh swapped between the input gate and the candidate: "
+        "i = σ(·) decides how much is written (0 to 1), g = tanh(·) is what is written "
+        "(-1 to 1)",
+        acts=(("i", "tanh"), ("g", "sigmoid")),
+    )
+    single = [
+        CellMistake(
+            f"the {GATE_NAMES[gate]} has {act} where torch uses {LSTM_ACTS[gate]}",
+            acts=((gate, act),),
+        )
+        for gate in GATES
+        for act in ACTS
+        if act != LSTM_ACTS[gate]
+    ]
+    return [swapped, *single]
+
+
+def _term_mistakes() -> list[CellMistake]:
+    missing = [
+        CellMistake(
+            f"{term} is missing from the gates: torch sums x @ weight_ih.T "
+            "+ bias_ih + h @ weight_hh.T + bias_hh",
+            terms=tuple(t for t in TERMS if t != term),
+        )
+        for term in TERMS
+    ]
+    return [
+        *missing,
+        CellMistake(
+            "both biases are missing: torch adds bias_ih and bias_hh", terms=("x", "h")
+        ),
+        CellMistake(
+            "bias_ih is added twice and bias_hh never",
+            terms=("x", "h", "bias_ih", "bias_ih"),
+        ),
+        CellMistake(
+            "bias_hh is added twice and bias_ih never",
+            terms=("x", "h", "bias_hh", "bias_hh"),
+        ),
+    ]
+
+
+UPDATE_HINT = "the cell update is c' = f * c + i * g"
+OUTPUT_HINT = "h' = o * tanh(c'), with the new cell state c'"
+
+CELL_MISTAKES: list[CellMistake] = [
+    *_activation_mistakes(),
+    *_term_mistakes(),
+    CellMistake(
+        f"the input gate is missing from the update — {UPDATE_HINT}",
+        update=lambda i, f, g, o, c: f * c + g,
+    ),
+    CellMistake(
+        f"the forget gate is missing from the update — {UPDATE_HINT}",
+        update=lambda i, f, g, o, c: c + i * g,
+    ),
+    CellMistake(
+        f"i and f are swapped in the update (or their row blocks are) — {UPDATE_HINT}",
+        update=lambda i, f, g, o, c: i * c + f * g,
+    ),
+    CellMistake(
+        f"the update multiplies where it should add — {UPDATE_HINT}",
+        update=lambda i, f, g, o, c: f * c * i * g,
+    ),
+    CellMistake(
+        f"tanh(c') is missing in h': {OUTPUT_HINT}",
+        output=lambda o, c_new, c_old: o * c_new,
+    ),
+    CellMistake(
+        f"tanh is applied after the output gate: {OUTPUT_HINT}",
+        output=lambda o, c_new, c_old: torch.tanh(o * c_new),
+    ),
+    CellMistake(
+        f"the output gate is missing from h': {OUTPUT_HINT}",
+        output=lambda o, c_new, c_old: torch.tanh(c_new),
+    ),
+    CellMistake(
+        f"h' uses the old cell state c: {OUTPUT_HINT}",
+        output=lambda o, c_new, c_old: o * torch.tanh(c_old),
+    ),
+    *(
+        CellMistake(_order_message("".join(p)), order="".join(p))
+        for p in itertools.permutations(GATES)
+        if "".join(p) != GATES
+    ),
+]
+
+
+# --- running learner code -------------------------------------------------------------
+
+
+NONE_HINT = (
+    "bias_ih and bias_hh are None for a cell built with bias=False: leave the biases "
+    "out then"
+)
+
+
+def run(name: str, fn: Callable, args: tuple, batched: bool) -> object:
+    """`core.call`, adding the likely cause when the learner's code raised."""
+    rules = [("NoneType", NONE_HINT)]
+    if not batched:
+        rules.append(("", UNBATCHED_HINT))
+    rules.append((("multiplied", "size mismatch"), TRANSPOSE_HINT))
+    with core.explain(*rules):
+        return core.call(name, fn, *args)
+
+
+def shape_hint(got: Tensor, expected: tuple) -> str:
+    if tuple(got.shape) == tuple(reversed(expected)):
+        return "transposed: " + TRANSPOSE_HINT
+    if got.dim() and got.shape[-1] in (3 * expected[-1], 4 * expected[-1]):
+        return "the gates are still packed together: split them with chunk(…, dim=-1)"
+    return ""
+
+
+
+def differing_terms(
+    cell: Callable, reference: Callable, case: Case, terms: tuple
+) -> list[str]:
+    """The terms on which `cell` and `reference` disagree when all others are zero."""
+    differ = []
+    for term in terms:
+        alone = case.only(term)
+        with core.quiet():
+            try:
+                got, want = cell(alone), reference(alone)
+            except Exception:  # noqa: BLE001 - any failure counts as a disagreement
+                differ.append(term)
+                continue
+        if not all(core.matches(a, b) for a, b in zip(got, want, strict=True)):
+            differ.append(term)
+    return differ
+
+
+def term_message(differ: list[str], terms: tuple) -> str:
+    if not differ:
+        return (
+            "each term alone agrees with torch but their sum does not: check that all "
+            "four terms are added before the activations"
+        )
+    if len(differ) == len(terms):
+        return (
+            "it disagrees even with a single term: look after the sum — the gate "
+            "order, the activations and the updates"
+        )
+    if differ == ["c"]:
+        return f"only the old cell state c disagrees: {UPDATE_HINT}"
+    agree = ", ".join(t for t in terms if t not in differ)
+    return (
+        f"with only {' or '.join(differ)} non-zero it disagrees with torch (with only "
+        f"{agree} it agrees): check how {' and '.join(differ)} "
+        + ("enters" if len(differ) == 1 else "enter")
+    )
+
+
+# --- the whole LSTM step --------------------------------------------------------------
+
+
+def diagnose_lstm_cell(
+    cell: Callable,
+    *,
+    name: str = "lstm_cell",
+    input_size: int = 3,
+    hidden_size: int = 5,
+    batch: int = 4,
+    seed: int = 0,
+    bias: bool = True,
+    unbatched: bool = True,
+) -> None:
+    """Raise `CheckFailed` naming the likely mistake unless `cell` matches lstm_ref
+    (see the module docstring for the signature)."""
+    case = make_case(input_size, hidden_size, batch, seed, bias=bias)
+    batched_then_unbatched(_diagnose_step, cell, name, case, unbatched)
+
+
+def batched_then_unbatched(
+    diagnose_step: Callable, fn: Callable, name: str, case: Case, unbatched: bool
+) -> None:
+    """Diagnose `case`, then (if `unbatched`) its first sample without a batch dim."""
+    diagnose_step(fn, name, case, True)
+    if unbatched:
+        diagnose_step(fn, name, case.first_sample(), False)
+
+
+def _lstm_outputs(cell: Callable, name: str, case: Case, batched: bool) -> tuple:
+    got = run(name, cell, case.lstm_args(), batched)
+    return core.expect_pair(name, got, "h'", "c'")
+
+
+def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None:
+    h_ref, c_ref = ref.lstm_cell(*case.lstm_args())
+    h, c = _lstm_outputs(cell, name, case, batched)
+    if not batched:
+        for label, got, want in (("h'", h, h_ref), ("c'", c, c_ref)):
+            if isinstance(got, Tensor) and got.shape != want.shape:
+                core.fail(
+                    f"{name}: {label} has shape {tuple(got.shape)} for unbatched "
+                    f"input, expected {tuple(want.shape)} — {UNBATCHED_HINT}"
+                )
+    if core.matches(h, c_ref) and core.matches(c, h_ref):
+        core.fail(f"{name} returns (c', h'); return them in torch's order (h', c')")
+    for label, got, want in (("h'", h, h_ref), ("c'", c, c_ref)):
+        core.expect_shape(
+            f"{name}: {label}",
+            got,
+            tuple(want.shape),
+            shape_hint(core.expect_tensor(label, got), tuple(want.shape)),
+        )
+    if core.matches(h, h_ref) and core.matches(c, c_ref):
+        return
+    where = "" if batched else " (unbatched input)"
+    known = ((m.message, functools.partial(m, case)) for m in CELL_MISTAKES)
+    mistake = core.find_mistake((h, c), known)
+    if mistake:
+        core.fail(f"{name}{where}: {mistake}")
+    if core.matches(c, c_ref):
+        core.fail(f"{name}{where}: c' is right but h' is not — {OUTPUT_HINT}")
+
+    def learner(alone: Case) -> tuple:
+        return _lstm_outputs(cell, name, alone, batched)
+
+    def reference(alone: Case) -> tuple:
+        return ref.lstm_cell(*alone.lstm_args())
+
+    terms = (*TERMS, "c") if case.bias_ih is not None else ("x", "h", "c")
+    differ = differing_terms(learner, reference, case, terms)
+    core.fail(
+        f"{name}{where}: h' and c' differ from torch's — {term_message(differ, terms)}"
+    )
+
+
+# --- lstm_gates -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """What a learner's gate turned out to be: act(sum of `terms`)[rows of `block`]."""
+
+    block: str
+    act: str
+    terms: tuple
+
+
+def read_gate(case: Case, got: Tensor) -> GateReading | None:
+    """Find the row block, activation and terms that reproduce `got`, if any."""
+    parts = pre_activation_terms(case)
+    subsets = [s for r in range(4, 0, -1) for s in itertools.combinations(TERMS, r)]
+    for terms in subsets:
+        blocks = sum(parts[t] for t in terms).chunk(4, dim=-1)
+        for block, act in itertools.product(range(4), ACTS):
+            if core.matches(got, ACTS[act](blocks[block])):
+                return GateReading(GATES[block], act, terms)
+    return None
+
+
+def gate_rows(gate: str, H: int) -> str:
+    k = GATES.index(gate)
+    return f"rows {k * H}:{(k + 1) * H}"
+
+
+def gate_problems(gate: str, reading: GateReading, H: int, bias: bool) -> str:
+    def rows(g: str) -> str:
+        return gate_rows(g, H)
+
+    problems = []
+    if reading.block != gate:
+        problems.append(
+            f"it comes from {rows(reading.block)}, the {GATE_NAMES[reading.block]}'s "
+            f"block (gate order: torch stacks i, f, g, o, so {gate} is {rows(gate)})"
+        )
+    if reading.act != LSTM_ACTS[gate]:
+        problems.append(f"it has {reading.act} where torch uses {LSTM_ACTS[gate]}")
+    missing = [t for t in TERMS if t not in reading.terms]
+    if missing and bias:
+        problems.append(f"{' and '.join(missing)} is missing from its sum")
+    return "; ".join(problems)
+
+
+def diagnose_lstm_gates(
+    gates_fn: Callable,
+    *,
+    name: str = "lstm_gates",
+    input_size: int = 3,
+    hidden_size: int = 5,
+    batch: int = 4,
+    seed: int = 0,
+    bias: bool = True,
+    unbatched: bool = True,
+) -> None:
+    """Like `diagnose_lstm_cell` for `gates_fn(x, h, weight_ih, weight_hh, bias_ih,
+    bias_hh) -> (i, f, g, o)`, the gates after their activations."""
+    case = make_case(input_size, hidden_size, batch, seed, bias=bias)
+    batched_then_unbatched(_diagnose_gates, gates_fn, name, case, unbatched)
+
+
+def _gates_of(gates_fn: Callable, name: str, case: Case, batched: bool) -> tuple:
+    got = run(name, gates_fn, case.gate_args(), batched)
+    if not isinstance(got, tuple | list) or len(got) != 4:
+        core.fail(
+            f"{name} should return the four gates (i, f, g, o), got "
+            f"{core.describe(got)}"
+        )
+    return tuple(got)
+
+
+def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) -> None:
+    got = _gates_of(gates_fn, name, case, batched)
+    want = reference_gates(*case.gate_args())
+    where = "" if batched else " (unbatched input)"
+    for gate, g_got, g_want in zip(GATES, got, want, strict=True):
+        g_got = core.expect_tensor(f"{name}: {gate}", g_got)
+        if g_got.shape != g_want.shape:
+            because = UNBATCHED_HINT if not batched else shape_hint(g_got, g_want.shape)
+            core.fail(
+                f"{name}{where}: {gate} has shape {tuple(g_got.shape)}, expected "
+                f"{tuple(g_want.shape)}" + (f" — {because}" if because else "")
+            )
+    wrong = [
+        gate
+        for gate, a, b in zip(GATES, got, want, strict=True)
+        if not core.matches(a, b)
+    ]
+    if not wrong:
+        return
+    readings = {gate: read_gate(case, got[GATES.index(gate)]) for gate in wrong}
+    if all(
+        r and r.act == "no activation" and r.block == g for g, r in readings.items()
+    ):
+        core.fail(
+            f"{name}{where}: {', '.join(wrong)} are pre-activations — return the "
+            "gates after σ (i, f, o) and tanh (g)"
+        )
+    i_read, g_read = readings.get("i"), readings.get("g")
+    if (
+        i_read
+        and g_read
+        and (i_read.block, i_read.act) == ("i", "tanh")
+        and (g_read.block, g_read.act) == ("g", "sigmoid")
+    ):
+        core.fail(
+            f"{name}{where}: sigmoid and tanh swapped between the input gate i "
+            "and the candidate g — i = σ(·) decides how much is written (0 to 1), "
+            "g = tanh(·) is what is written (-1 to 1)"
+        )
+    if (
+        len(wrong) == 4
+        and all(
+            r and r.act == LSTM_ACTS[g] and r.block == g for g, r in readings.items()
+        )
+        and len({r.terms for r in readings.values()}) == 1
+    ):
+        left_out = [t for t in TERMS if t not in readings["i"].terms]
+        core.fail(
+            f"{name}{where}: {' and '.join(left_out)} is missing from every gate: "
+            "torch sums x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh"
+        )
+    H = case.h.shape[-1]
+    if all(
+        r and r.terms == TERMS and r.act == LSTM_ACTS[g] and r.block != g
+        for g, r in readings.items()
+    ):
+        moved = ", ".join(
+            f"your {g} is {gate_rows(r.block, H)}, torch's {r.block}"
+            for g, r in readings.items()
+        )
+        core.fail(
+            f"{name}{where}: gate order — {moved}; torch stacks the row blocks i, f, "
+            "g, o"
+        )
+    found = [
+        f"{GATE_NAMES[g]}: {gate_problems(g, r, H, case.bias_ih is not None)}"
+        for g, r in readings.items()
+        if r
+    ]
+    if found:
+        core.fail(f"{name}{where}: " + " | ".join(found))
+
+    def reference(alone: Case) -> tuple:
+        return reference_gates(*alone.gate_args())
+
+    def learner(alone: Case) -> tuple:
+        return _gates_of(gates_fn, name, alone, batched)
+
+    terms = TERMS if case.bias_ih is not None else ("x", "h")
+    differ = differing_terms(learner, reference, case, terms)
+    core.fail(
+        f"{name}{where}: {', '.join(wrong)} differ from torch's — "
+        f"{term_message(differ, terms)}"
+    )
+
+
