@@ -12,6 +12,7 @@ import pytest
 import torch
 from grading import inprocess
 
+from autograder.checks import my_lstm
 from autograder.checks import nn_lstm_parameters as checks
 from autograder.checks.core import CheckFailed
 
@@ -60,7 +61,7 @@ def test_stubs_raise_not_implemented_unchanged():
             raise NotImplementedError()
 
     with pytest.raises(NotImplementedError):
-        checks.check_my_lstm(Stub)
+        my_lstm.check_my_lstm(Stub)
 
 
 @pytest.mark.parametrize("bad, says", [
@@ -71,6 +72,21 @@ def test_stubs_raise_not_implemented_unchanged():
 def test_malformed_predictions_get_a_clear_message(bad, says):
     with pytest.raises(CheckFailed, match=says):
         checks.check_shape_outputs("shapes_stacked", bad)
+
+
+def test_shape_predictions_take_lists_and_refuse_floats(capsys):
+    answers = inprocess.solutions(ID)["shapes-stacked"]
+    scope = {}
+    exec(answers, scope)  # noqa: S102 - the master's own answer
+    as_lists = {
+        key: {name: list(shape) for name, shape in entry.items()}
+        for key, entry in scope["shapes_stacked"].items()
+    }
+    checks.check_shape_outputs("shapes_stacked", as_lists)
+    assert capsys.readouterr().out.startswith("✓")
+    as_lists["A"]["output"] = (5.9, 3, 20)
+    with pytest.raises(CheckFailed, match=r"5\.9 is a float, not an int"):
+        checks.check_shape_outputs("shapes_stacked", as_lists)
 
 
 def test_dropout_answers_must_be_booleans():
@@ -91,11 +107,17 @@ def test_the_shape_tables_agree_with_torch():
                 config), str(config)
 
 
-def test_every_state_dict_config_agrees_with_torch():
-    for config in checks.VISIBLE_CONFIGS + checks.HIDDEN_CONFIGS:
-        module = torch.nn.LSTM(**config.kwargs, device="meta")
-        expected = {n: tuple(p.shape) for n, p in module.state_dict().items()}
-        assert checks.reference_state_dict_shapes(**config.kwargs) == expected
+@pytest.mark.parametrize("layers, bidirectional, proj_size, bias", [
+    (layers, bidirectional, proj_size, bias)
+    for layers in (1, 3) for bidirectional in (False, True)
+    for proj_size in (0, 2) for bias in (False, True)
+])
+def test_reference_state_dict_agrees_with_torch(layers, bidirectional, proj_size, bias):
+    kwargs = dict(input_size=3, hidden_size=5, num_layers=layers, bias=bias,
+                  bidirectional=bidirectional, proj_size=proj_size)
+    module = torch.nn.LSTM(**kwargs, device="meta")
+    expected = {n: tuple(p.shape) for n, p in module.state_dict().items()}
+    assert checks.reference_state_dict_shapes(**kwargs) == expected
 
 
 def test_checks_leave_the_learners_random_state_alone():

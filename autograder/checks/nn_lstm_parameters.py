@@ -1,13 +1,16 @@
 """Checks for 04_nn_lstm_parameters: every constructor argument of `nn.LSTM`.
 
-Shapes come from `lstm_ref.shapes`, parameter counts from `sum(p.numel())` of a real
-`torch.nn.LSTM`, and `MyLSTM` is run beside `torch.nn.LSTM` after loading its
-`state_dict`. On a mismatch each check names the argument the learner most likely
-misread.
+Predicted shapes and `state_dict_shapes` are compared with `lstm_ref.shapes`,
+parameter counts with `sum(p.numel())` of a real `torch.nn.LSTM`, the dropout answers
+with experiments on torch. On a mismatch each check names the argument the learner
+most likely misread. `MyLSTM` has its own module, `my_lstm`. A test cell's
+configurations are dicts of `nn.LSTM`'s arguments: the visible ones are defined
+here, the hidden ones are written in the master's hidden test cells.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -27,7 +30,6 @@ class Config:
 
     kwargs: dict
     input_shape: tuple = ()
-    hint: str = ""  # what this configuration tests, named when it fails
 
     @property
     def shape_kwargs(self) -> dict:
@@ -56,14 +58,46 @@ class Config:
         head = f"{args.pop('input_size')}, {args.pop('hidden_size')}"
         return head + "".join(f", {k}={v}" for k, v in args.items())
 
+    @property
+    def hint(self) -> str:
+        """The rules this configuration exercises: the likely cause when it fails
+        and nothing more specific was found."""
+        kw, rules = self.kwargs, []
+        if self.layers > 1:
+            rules.append("layer k > 0 reads layer k-1's output, D·H_out features")
+        if self.D == 2:
+            rules.append("the reverse direction has its own _reverse parameters, "
+                         "runs t = L-1 … 0 and its outputs go back in time order")
+        if self.H_out != self.H:
+            rules.append("proj_size: h shrinks to P (weight_hh is (4H, P)), c keeps "
+                         "H, weight_hr is (P, H)")
+        if not kw.get("bias", True):
+            rules.append("bias=False removes bias_ih and bias_hh")
+        if kw.get("batch_first"):
+            rules.append("batch_first swaps L and N in the input and the output, "
+                         "never in the states")
+        if kw.get("dropout"):
+            rules.append("dropout acts between layers, in training mode only")
+        return "; ".join(rules) or (
+            "one layer, one direction: weight_ih (4H, input_size), weight_hh (4H, H), "
+            "two biases (4H,), one lstm_step per time step")
+
     def __str__(self) -> str:
         text = f"nn.LSTM({self.arguments})"
         return f"{text}, input {self.input_shape}" if self.input_shape else text
 
 
-def lstm(input_size, hidden_size, input_shape=(), hint="", **kwargs) -> Config:
+def lstm(input_size, hidden_size, input_shape=(), **kwargs) -> Config:
     kwargs = {"input_size": input_size, "hidden_size": hidden_size, **kwargs}
-    return Config(kwargs, tuple(input_shape), hint)
+    return Config(kwargs, tuple(input_shape))
+
+
+def _configs(given: list[dict] | None, default: list[Config]) -> list[Config]:
+    """A test cell's configurations, each a dict of nn.LSTM's arguments (and, for
+    MyLSTM, `input_shape`), or the visible test's `default`."""
+    if given is None:
+        return default
+    return [lstm(**config) for config in given]
 
 
 # The two shape-prediction tables of the notebook (letters are the learner's keys).
@@ -178,12 +212,8 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
                       f"'output', 'h_n', 'c_n', got {type(entry).__name__}")
         expected = expected_shapes(config)
         for name in names:
-            got = entry.get(name)
-            try:
-                got = tuple(int(n) for n in got)
-            except (TypeError, ValueError):
-                core.fail(f"{table_name}[{key!r}][{name!r}] should be a tuple of "
-                          f"ints, got {got!r}")
+            got = core.parse_shape(f"{table_name}[{key!r}][{name!r}]",
+                                   entry.get(name))
             if got == expected[name]:
                 continue
             causes = [c for w, c in _shape_mistakes(config, name, expected[name])
@@ -243,9 +273,9 @@ DROPOUT_LESSONS = {
 }
 
 
-def _dropout_facts(seed: int = 0) -> dict:
+@core.forked_rng(0)
+def _dropout_facts() -> dict:
     """The answers, measured on torch itself."""
-    torch.manual_seed(seed)
     x = torch.randn(6, 3, 8)
     with core.quiet():
         one = torch.nn.LSTM(8, 16, dropout=0.5)
@@ -276,8 +306,7 @@ def check_dropout_answers(answers, keys=None) -> None:
     if not isinstance(answers, dict):
         core.fail(f"dropout_answers should be a dict of True/False, got "
                   f"{type(answers).__name__}")
-    with torch.random.fork_rng(devices=[]):  # leave the learner's RNG alone
-        facts = _dropout_facts()
+    facts = _dropout_facts()
     wrong = []
     for key in keys:
         if key not in answers:
@@ -294,28 +323,11 @@ def check_dropout_answers(answers, keys=None) -> None:
 
 # ------------------------------------------------------------- state_dict shapes
 
-VISIBLE_CONFIGS = [
-    lstm(3, 5, hint="one layer: weight_ih (4H, input_size), weight_hh (4H, H), "
-         "two biases (4H,)"),
-    lstm(3, 5, bias=False, hint="bias=False removes bias_ih and bias_hh"),
-    lstm(3, 5, num_layers=2, bidirectional=True,
-         hint="layer k > 0 reads D·H_out features; the reverse direction has "
-         "its own weights with the suffix _reverse"),
-    lstm(3, 5, proj_size=2, hint="proj_size: weight_hr (P, H), weight_hh "
-         "(4H, P)"),
-]
-HIDDEN_CONFIGS = [
-    lstm(7, 4, hint="one layer"),
-    lstm(2, 6, num_layers=3, hint="layer k > 0 reads H_out features"),
-    lstm(2, 6, num_layers=3, bias=False, hint="bias=False, stacked"),
-    lstm(5, 3, bidirectional=True, hint="bidirectional: a _reverse copy of "
-         "every parameter"),
-    lstm(4, 6, num_layers=3, bidirectional=True, hint="layer k > 0 reads "
-         "D·H_out features"),
-    lstm(4, 9, num_layers=2, proj_size=3, hint="proj_size: weight_hr (P, H), "
-         "weight_hh (4H, P), layer k > 0 reads P"),
-    lstm(3, 8, num_layers=3, bidirectional=True, proj_size=5, bias=False,
-         hint="layer k > 0 reads D·P features"),
+VISIBLE_CONFIGS = [  # the hidden test's configurations are in its cell
+    lstm(3, 5),
+    lstm(3, 5, bias=False),
+    lstm(3, 5, num_layers=2, bidirectional=True),
+    lstm(3, 5, proj_size=2),
 ]
 
 
@@ -359,26 +371,22 @@ def _diff_state_dict(got: dict, expected: dict, config: Config) -> str | None:
     return None
 
 
-def reference_state_dict_shapes(input_size, hidden_size, num_layers=1, bias=True,
-                                bidirectional=False, proj_size=0) -> dict:
-    """`lstm_ref.shapes`' answer, the one graded code substitutes for the learner's."""
-    return dict(lstm_ref.shapes.lstm_shapes(
-        (1, 1, input_size), input_size, hidden_size, num_layers=num_layers, bias=bias,
-        bidirectional=bidirectional, proj_size=proj_size).parameters)
+# The one graded code substitutes for the learner's inside MyLSTM.
+reference_state_dict_shapes = lstm_ref.shapes.lstm_parameter_shapes
 
 
-def check_state_dict_shapes(fn, hidden: bool = False) -> None:
-    configs = HIDDEN_CONFIGS if hidden else VISIBLE_CONFIGS
+def check_state_dict_shapes(fn, configs: list[dict] | None = None) -> None:
+    """`fn(**config)` against `lstm_ref.shapes` for each configuration (dicts of
+    nn.LSTM's arguments; the visible test's four by default)."""
+    configs = _configs(configs, VISIBLE_CONFIGS)
     for config in configs:
         got = core.call("state_dict_shapes", fn, **config.kwargs)
         if not isinstance(got, dict):
             core.fail(f"state_dict_shapes({config}) should return a dict, got "
                       f"{type(got).__name__}")
-        try:
-            got = {str(k): tuple(int(n) for n in v) for k, v in got.items()}
-        except (TypeError, ValueError):
-            core.fail(f"state_dict_shapes({config}): every value should be a tuple "
-                      "of ints")
+        got = {str(k): core.parse_shape(f"state_dict_shapes({config.arguments})"
+                                        f"[{k!r}]", v, example=(20, 3))
+               for k, v in got.items()}
         problem = _diff_state_dict(got, reference_state_dict_shapes(
             **config.kwargs), config)
         if problem:
@@ -395,13 +403,19 @@ def torch_num_parameters(config: Config) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def check_num_parameters(fn, hidden: bool = False) -> None:
-    configs = HIDDEN_CONFIGS if hidden else VISIBLE_CONFIGS
+def check_num_parameters(fn, configs: list[dict] | None = None) -> None:
+    """`fn(**config)` against `sum(p.numel())` of a real nn.LSTM for each
+    configuration (dicts of nn.LSTM's arguments; the visible test's four by
+    default)."""
+    configs = _configs(configs, VISIBLE_CONFIGS)
     for config in configs:
         got = core.call("lstm_num_parameters", fn, **config.kwargs)
-        if isinstance(got, bool) or not isinstance(got, int | torch.Tensor):
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and not (
+                got.is_floating_point()):
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             core.fail(f"lstm_num_parameters({config}) should return an int, got "
-                      f"{type(got).__name__}")
+                      f"{got!r}")
         got = int(got)
         expected = torch_num_parameters(config)
         if got != expected:
@@ -418,10 +432,11 @@ def _count_hint(config: Config, got: int) -> str:
     P = config.kwargs.get("proj_size", 0)
     copies = D * layers
     off = got - torch_num_parameters(config)
+    bias = config.kwargs.get("bias", True)
     terms = [
-        (-copies * 4 * H, "torch keeps two bias vectors, bias_ih and bias_hh: "
+        (-copies * 4 * H * bias, "torch keeps two bias vectors, bias_ih and bias_hh: "
          "8H per layer and direction"),
-        (copies * 8 * H, "bias=False removes both biases"),
+        (copies * 8 * H * (not bias), "bias=False removes both biases"),
         (-copies * P * H, "proj_size adds weight_hr (P×H) per layer and direction"),
         (copies * 4 * H * (H - H_out), "weight_hh multiplies the projected h: "
          "(4H, P), not (4H, H)"),
@@ -436,223 +451,3 @@ def _count_hint(config: Config, got: int) -> str:
     if D == 2 and got * 2 == torch_num_parameters(config):
         return "bidirectional doubles every parameter (the _reverse copies)"
     return config.hint or "count each entry of state_dict()"
-
-
-# ---------------------------------------------------------------------- MyLSTM
-
-
-def reference_lstm_step(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
-    """`lstm_ref`'s LSTM step in the notebook's `lstm_step` signature."""
-    return lstm_ref.functional.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh, w_hr)
-
-
-MY_LSTM_VISIBLE = [
-    lstm(3, 4, (5, 2, 3), hint="one layer, one direction"),
-    lstm(3, 4, (5, 2, 3), num_layers=2, hint="stacked: layer 1 reads layer 0's "
-         "output"),
-    lstm(3, 4, (5, 2, 3), bidirectional=True, hint="bidirectional: the reverse "
-         "direction runs t = L-1 … 0 and its outputs are put back in time order"),
-    lstm(3, 4, (5, 2, 3), proj_size=2, hint="proj_size: h shrinks to P, c keeps H"),
-    lstm(3, 4, (2, 5, 3), batch_first=True, hint="batch_first: input and output "
-         "are (N, L, ·); states are not"),
-    lstm(3, 4, (5, 2, 3), num_layers=2, dropout=0.5, hint="dropout: between layers, "
-         "in training mode only"),
-]
-MY_LSTM_HIDDEN = [
-    lstm(2, 5, (4, 3, 2), num_layers=3, bidirectional=True, hint="3 layers, "
-         "bidirectional"),
-    lstm(4, 6, (3, 7, 4), num_layers=2, bidirectional=True, proj_size=3,
-         batch_first=True, hint="stacked, bidirectional, batch_first, projected "
-         "(h has width P, c keeps H)"),
-    lstm(3, 5, (6, 1, 3), num_layers=2, bias=False, proj_size=2, hint="bias=False "
-         "with projection"),
-    lstm(5, 4, (3, 4, 5), num_layers=3, dropout=0.3, bidirectional=True,
-         hint="dropout between 3 bidirectional layers"),
-    lstm(2, 3, (1, 2, 2), num_layers=2, bidirectional=True, batch_first=True,
-         dropout=0.4, proj_size=1, hint="every option at once"),
-]
-
-
-def _build(MyLSTM, config: Config, seed: int):
-    torch.manual_seed(seed)
-    ref = torch.nn.LSTM(**config.kwargs, dtype=torch.float64)
-    mine = core.call(f"MyLSTM({config.arguments})", MyLSTM, **config.kwargs)
-    if not isinstance(mine, torch.nn.Module):
-        core.fail("MyLSTM should subclass nn.Module")
-    names = {n: tuple(p.shape) for n, p in mine.named_parameters()}
-    expected = {n: tuple(p.shape) for n, p in ref.named_parameters()}
-    problem = _diff_state_dict(names, expected, config)
-    if problem and not problem.startswith("right entries"):
-        core.fail(f"MyLSTM's parameters for {config}: {problem}")
-    mine.to(torch.float64)
-    mine.load_state_dict(ref.state_dict())
-    return ref, mine
-
-
-def _inputs(config: Config, seed: int, with_state: bool):
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(config.input_shape, generator=gen, dtype=torch.float64)
-    if not with_state:
-        return x, None
-    N = config.input_shape[0 if config.kwargs.get("batch_first") else 1]
-    n = config.D * config.layers
-    h0 = torch.randn(n, N, config.H_out, generator=gen, dtype=torch.float64)
-    c0 = torch.randn(n, N, config.H, generator=gen, dtype=torch.float64)
-    return x, (h0, c0)
-
-
-def _run(module, x, hx, seed: int, config: Config):
-    torch.manual_seed(seed)
-    args = (x,) if hx is None else (x, hx)
-    try:
-        with torch.no_grad():
-            result = core.call("MyLSTM.forward", module, *args)
-    except core.CheckFailed as error:
-        if "Double" in str(error) or "dtype" in str(error):
-            core.fail(f"MyLSTM failed for {config} in float64: {error} — create "
-                      "tensors with x.new_zeros(...) so they take the input's dtype")
-        core.fail(f"MyLSTM failed for {config} — {config.hint}: {error}")
-    if not (isinstance(result, tuple) and len(result) == 2
-            and isinstance(result[1], tuple | list) and len(result[1]) == 2):
-        core.fail("MyLSTM.forward should return output, (h_n, c_n)")
-    output, (h_n, c_n) = result
-    for name, value in (("output", output), ("h_n", h_n), ("c_n", c_n)):
-        core.expect_tensor(f"MyLSTM's {name}", value)
-    return output, h_n, c_n
-
-
-def _time_major(tensor, config: Config):
-    return tensor.transpose(0, 1) if config.kwargs.get("batch_first") else tensor
-
-
-def _swap_state_order(state, config: Config, inverse: bool = False):
-    """Re-index states between layer·D + direction (torch) and direction·num_layers +
-    layer: entry d·num_layers + k of the result is entry k·D + d of `state`, or the
-    other way round with `inverse`."""
-    n, rest = config.layers, state.shape[1:]
-    grid = (config.D, n) if inverse else (n, config.D)
-    return state.view(*grid, *rest).transpose(0, 1).reshape(state.shape)
-
-
-def _diagnose(config, got, want, ref, x, hx) -> str:
-    """Name the likely cause of a forward mismatch (eval mode)."""
-    (out, h_n, c_n), (out_r, h_r, c_r) = got, want
-    H_out = config.H_out
-    if tuple(out.shape) != tuple(out_r.shape):
-        return (f"output has shape {tuple(out.shape)}, expected {tuple(out_r.shape)}"
-                " — output is (L, N, D·H_out), or (N, L, D·H_out) with batch_first")
-    for name, g, w in (("h_n", h_n, h_r), ("c_n", c_n, c_r)):
-        if tuple(g.shape) != tuple(w.shape):
-            if tuple(g.shape) == tuple(w.transpose(0, 1).shape):
-                cause = "batch_first never changes h_0/c_0/h_n/c_n"
-            elif name == "c_n" and g.shape[-1] == H_out != config.H:
-                cause = "proj_size shrinks h only: c keeps hidden_size"
-            else:
-                cause = "h_n/c_n are (D·num_layers, N, H_out / H)"
-            return (f"{name} has shape {tuple(g.shape)}, expected {tuple(w.shape)} — "
-                    f"{cause}")
-    if config.kwargs.get("batch_first") and core.matches(
-            h_n, h_r.transpose(0, 1).reshape(h_r.shape)):
-        return "batch_first never changes h_0/c_0/h_n/c_n"
-    if config.D == 2:
-        fw, rv = _time_major(out_r, config).split(H_out, dim=-1)
-        mine = _time_major(out, config)
-        if core.matches(mine, torch.cat([fw, rv.flip(0)], -1)):
-            return ("the reverse direction's outputs are stored in the order it "
-                    "computed them (t = L-1 … 0): flip them back to time order")
-        if core.matches(mine, torch.cat([rv, fw], -1)):
-            return ("concatenation order: output is cat([forward, reverse], dim=-1), "
-                    "forward first")
-        if config.layers > 1 and core.matches(h_n, _swap_state_order(h_r, config)):
-            return ("h_n order: index layer·D + direction "
-                    "(h_n.view(num_layers, D, N, H_out))")
-        if hx is not None and config.layers > 1:
-            swapped = tuple(_swap_state_order(s, config, inverse=True) for s in hx)
-            with torch.no_grad(), core.quiet():
-                out_s = ref(x, swapped)[0]
-            if core.matches(out, out_s):
-                return ("h_0/c_0 are indexed layer·D + direction: state k·D + d "
-                        "belongs to layer k, direction d")
-    return config.hint
-
-
-def _diagnose_one_layer(MyLSTM, config: Config, seed: int) -> str:
-    """Tell a stacking mistake from a mistake inside one layer."""
-    kwargs = {k: v for k, v in config.kwargs.items() if k != "dropout"}
-    single = Config({**kwargs, "num_layers": 1}, config.input_shape, config.hint)
-    ref, mine = _build(MyLSTM, single, seed)
-    ref.eval(), mine.eval()
-    x, _ = _inputs(single, seed + 1, False)
-    got = _run(mine, x, None, seed, single)
-    with torch.no_grad(), core.quiet():
-        out_r, (h_r, c_r) = ref(x)
-    want = (out_r, h_r, c_r)
-    if all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
-        return ("with num_layers=1 the same configuration is right, so the stacking "
-                "is wrong: layer k > 0 reads layer k-1's concatenated output "
-                "(D·H_out features) and starts from state k·D + d")
-    return f"already with num_layers=1: {_diagnose(single, got, want, ref, x, None)}"
-
-
-def check_my_lstm(MyLSTM, hidden: bool = False, seed: int = 0) -> None:
-    """Load nn.LSTM's state_dict into MyLSTM and compare forward results."""
-    configs = MY_LSTM_HIDDEN if hidden else MY_LSTM_VISIBLE
-    substitutes = {"state_dict_shapes": reference_state_dict_shapes,
-                   "lstm_step": reference_lstm_step}
-    with core.using(MyLSTM.__init__, **substitutes), torch.random.fork_rng(devices=[]):
-        for i, config in enumerate(configs):
-            s = seed + 10 * i + (100 if hidden else 0)
-            ref, mine = _build(MyLSTM, config, s)
-            ref.eval(), mine.eval()
-            for with_state in (False, True):
-                x, hx = _inputs(config, s + 1, with_state)
-                got = _run(mine, x, hx, s, config)
-                with torch.no_grad(), core.quiet():
-                    out_r, (h_r, c_r) = ref(x, hx)
-                want = (out_r, h_r, c_r)
-                if not all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
-                    state = "given (h_0, c_0)" if with_state else "no initial state"
-                    if not all(core.matches(g, w) for g, w in zip(
-                            got, _run(mine, x, hx, s + 1, config), strict=True)):
-                        cause = ("in eval mode MyLSTM gives different results under "
-                                 "different seeds: dropout applied in eval mode — "
-                                 "pass self.training to F.dropout")
-                    else:
-                        cause = _diagnose(config, got, want, ref, x, hx)
-                        if cause == config.hint and config.layers > 1:
-                            cause = _diagnose_one_layer(MyLSTM, config, s)
-                    core.fail(f"MyLSTM differs from {config}, eval mode, {state}: "
-                              f"{cause}")
-            if config.kwargs.get("dropout"):
-                _check_training(config, ref, mine, s)
-    core.passed(f"MyLSTM matches nn.LSTM (float64, atol 1e-8) in {len(configs)} "
-                "configurations")
-
-
-def _check_training(config: Config, ref, mine, seed: int) -> None:
-    """Training mode: dropout between layers, torch's masks under the same seed."""
-    ref.train(), mine.train()
-    x, _ = _inputs(config, seed + 2, False)
-    out, h_n, c_n = _run(mine, x, None, seed, config)
-    torch.manual_seed(seed)
-    with torch.no_grad(), core.quiet():
-        out_r, (h_r, c_r) = ref(x)
-    ref.eval(), mine.eval()
-    if all(core.matches(g, w) for g, w in ((out, out_r), (h_n, h_r), (c_n, c_r))):
-        return
-    prefix = f"MyLSTM differs from {config} in training mode: "
-    with torch.no_grad(), core.quiet():
-        out_e, (h_e, c_e) = ref(x)
-    D = config.D
-    if bool((out == 0).any()):
-        core.fail(prefix + "the output has exact zeros — dropout acts between layers, "
-                  "never after the last one")
-    if core.matches(out, out_e):
-        core.fail(prefix + "the output equals eval mode — apply dropout to every "
-                  "layer's output but the last when self.training is True")
-    if not core.matches(h_n[:D], h_e[:D]):
-        core.fail(prefix + "layer 0's final state changed — dropout acts on a layer's "
-                  "output on its way to the next layer, never inside the recurrence")
-    core.fail(prefix + "use F.dropout(x, self.dropout, self.training) once per layer "
-              "boundary, on the concatenated output, so your masks are torch's "
-              "under the same seed")

@@ -127,6 +127,16 @@ def run(
     return results
 
 
+def namespace(assignment: str, answers: dict[str, str] | None = None) -> dict:
+    """The kernel's names after every cell but the tests (and plain cells) ran."""
+    sources = {**solutions(assignment), **(answers or {})}
+    scope: dict = {"__name__": "__main__"}
+    for cell in cells(assignment):
+        if cell.kind in ("setup", "given", "answer"):
+            _execute(cell, sources, scope)
+    return scope
+
+
 def _execute(cell: Cell, sources: dict[str, str], scope: dict) -> Outcome:
     source = sources[cell.grade_id] if cell.kind == "answer" else cell.source
     out, err = io.StringIO(), io.StringIO()
@@ -194,8 +204,11 @@ def with_mistake(mistake: harness.Mistake) -> dict[str, str]:
 def assert_caught(mistake: harness.Mistake, *, isolated: bool = True) -> list[str]:
     """The mistake fails a test cell of its own exercise with CheckFailed whose first
     line holds its catalogued feedback; with `isolated`, no other exercise's test
-    fails. Returns the failure messages."""
-    only = None if isolated else {mistake.exercise}
+    fails (only the later ones can: earlier test cells run before the changed
+    answer, so they are skipped). Returns the failure messages."""
+    names = exercises(mistake.assignment)
+    later = names[names.index(mistake.exercise) :]
+    only = set(later) if isolated else {mistake.exercise}
     bad = failed(run(mistake.assignment, with_mistake(mistake), only=only))
     others = {k: v.message for k, v in bad.items() if v.exercise != mistake.exercise}
     assert not others, f"{mistake.name} also failed {others}"
