@@ -1,4 +1,10 @@
-"""nbgrader's Execute step, made to survive a kernel that dies.
+"""nbgrader's Execute step: graded tests judged outside the learner's kernel, and a
+kernel that dies costs one cell.
+
+Graded test cells run in the grading process (`autograder.trusted`), calling the
+learner's functions in the learner's kernel through proxies, so learner code
+cannot change the checks that judge it. Every other cell runs in the kernel as
+usual (sealed in bubblewrap when `settings.apply(sealed=True)`).
 
 Stock nbgrader drops the whole submission when the kernel dies (`os._exit`, a
 crash, the memory killer). Here the cell that killed it gets an error output (so it
@@ -10,12 +16,20 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import time
+from pathlib import Path
 
+from jupyter_client import BlockingKernelClient
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
+
+from autograder import notebooks, remote, trusted
+from autograder.errors import CourseError
 
 KERNEL_DIED = (
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
@@ -23,8 +37,19 @@ KERNEL_DIED = (
 )
 
 
+def is_test(cell: NotebookNode) -> bool:
+    meta = notebooks.nbgrader_meta(cell)
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
 class ResilientExecute(Execute):
-    """`Execute` that restarts a dead kernel and carries on with the next cell."""
+    """`Execute` with trusted test cells and a kernel that may die."""
+
+    trusted_tests = Bool(
+        True,
+        help="Run graded test cells in the grading process, calling the learner's "
+        "code in its kernel through proxies (autograder/trusted.py).",
+    ).tag(config=True)
 
     def start_new_kernel(self, **kwargs) -> None:
         # The kernel's own log (not cells' output) would only clutter the terminal.
@@ -33,12 +58,30 @@ class ResilientExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         self._killers: set[int] = set()
-        return super().preprocess(nb, resources, km)
+        self._link: remote.Link | None = None
+        self._tests = self.trusted_runner(resources) if self.trusted_tests else None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            self._close_link()
+
+    def trusted_runner(self, resources) -> trusted.TrustedTests:
+        """The runner of this notebook's test cells, from its master."""
+        ids = (resources or {}).get("nbgrader", {})
+        assignment, notebook = ids.get("assignment"), ids.get("notebook")
+        if not assignment:
+            raise CourseError("trusted tests need nbgrader's assignment id")
+        course = CourseDirectory(config=self.config)
+        folder = course.format_path(course.source_directory, ".", assignment)
+        master = Path(folder) / f"{notebook}.ipynb"
+        return trusted.TrustedTests(notebooks.read(master))
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         try:
+            if self._tests is not None and is_test(cell):
+                return self._run_trusted(cell, index), self.resources
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
+        except (DeadKernelError, remote.KernelGone):
             self.log.warning("Kernel died in cell %d; restarting it", index)
             self._killers.add(index)
             cell.outputs = [
@@ -50,17 +93,57 @@ class ResilientExecute(Execute):
             self._replay(index)
             return cell, self.resources
 
+    def _run_trusted(self, cell: NotebookNode, index: int) -> NotebookNode:
+        link, timeout = self.link(), self._get_timeout(cell) or float("inf")
+        link.deadline = time.monotonic() + timeout
+        link.run(trusted.import_lines(cell.source))  # the kernel's names as before
+        self._tests.run(cell, link, timeout)
+        self.nb.cells[index] = cell
+        return cell
+
+    # ---- the line to the kernel ----
+
+    def link(self) -> remote.Link:
+        if self._link is None:
+            client = BlockingKernelClient()
+            client.load_connection_info(self.km.get_connection_info())
+            client.start_channels(
+                shell=True, iopub=False, stdin=False, hb=False, control=False
+            )
+            self._link = remote.Link(
+                client,
+                interrupt=lambda: run_sync(self.km.interrupt_kernel)(),
+                alive=lambda: run_sync(self.km.is_alive)(),
+            )
+        return self._link
+
+    def _close_link(self) -> None:
+        if self._link is not None:
+            self._link.client.stop_channels()
+            self._link = None
+
+    # ---- a dead kernel ----
+
     def _restart_kernel(self) -> None:
+        self._close_link()
         if self.kc is not None:
             self.kc.stop_channels()
         run_sync(self.km.restart_kernel)(now=True)
         self.start_new_kernel_client()
 
     def _replay(self, stop: int) -> None:
-        """Run the code cells above `stop` again, keeping their recorded outputs."""
+        """Run the code cells above `stop` again, keeping their recorded outputs
+        (test cells only for their imports: their verdicts are recorded)."""
         for index, cell in enumerate(self.nb.cells[:stop]):
-            if cell.cell_type == "code" and index not in self._killers:
-                try:
+            if cell.cell_type != "code" or index in self._killers:
+                continue
+            try:
+                if self._tests is not None and is_test(cell):
+                    link = self.link()
+                    link.deadline = time.monotonic() + (self.timeout or 60)
+                    link.run(trusted.import_lines(cell.source))
+                else:
                     self.execute_cell(copy.deepcopy(cell), index, store_history=False)
-                except DeadKernelError:
-                    self._restart_kernel()
+                    self.nb.cells[index] = cell
+            except (DeadKernelError, remote.KernelGone):
+                self._restart_kernel()

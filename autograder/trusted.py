@@ -1,0 +1,188 @@
+"""Graded test cells, run in the grading process against the learner's kernel.
+
+During autograding a test cell's source comes from the gradebook (nbgrader puts
+the instructor's version back), and it runs here: its checks, `lstm_ref` and
+torch are the grader's own, and the names it takes from the notebook resolve,
+through `autograder.remote`, to the learner's values and functions. The names the
+master binds by `import` (`checks`, `torch`, …) are the grader's: a learner who
+rebinds them changes nothing. The cell fails (an error output, so nbgrader gives it
+no points) when a check raises; it passes when it runs to the end.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import time
+import types
+import warnings
+from typing import Any
+
+import torch
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+
+from autograder import notebooks, remote
+from autograder.checks.core import CheckFailed
+
+
+def master_imports(master: NotebookNode) -> str:
+    """The master's top-level imports of grading tools (torch, the checks…)."""
+    lines = []
+    for cell in master.cells:
+        if cell.cell_type != "code" or notebooks.is_answer(cell):
+            continue
+        for node in imports(cell.source):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module]
+            else:
+                names = [alias.name for alias in node.names]
+            if all(name and remote.importable(name) for name in names):
+                lines.append(ast.unparse(node))
+    return "\n".join(dict.fromkeys(lines))
+
+
+def import_lines(source: str) -> str:
+    """A cell's top-level imports, to run in the learner's kernel too."""
+    return "\n".join(ast.unparse(node) for node in imports(source))
+
+
+def imports(source: str) -> list[ast.stmt]:
+    try:
+        tree = ast.parse(
+            "\n".join(line for line in source.splitlines() if line[:1] not in "%!")
+        )
+    except SyntaxError:
+        return []
+    return [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+
+
+def forbidden(tools: dict) -> dict[str, list[str]]:
+    """What each exercise must not call: the `FORBIDDEN` tables of the check
+    modules the master imports (see autograder/checks/)."""
+    table: dict[str, list[str]] = {}
+    for module in tools.values():
+        if isinstance(module, types.ModuleType) and module.__name__.startswith(
+            "autograder.checks."
+        ):
+            for exercise, names in getattr(module, "FORBIDDEN", {}).items():
+                table.setdefault(exercise, []).extend(names)
+    return table
+
+
+class Namespace(dict):
+    """A test cell's names: its own, then the grader's (imports, builtins), then
+    the learner's, looked up in the kernel (`exec` reads unknown names here)."""
+
+    def __init__(self, tools: dict, link: remote.Link):
+        super().__init__()
+        self.tools = tools
+        self.link = link
+        self.fetched: set[str] = set()
+
+    def __missing__(self, name: str) -> Any:
+        if name in self.tools or hasattr(builtins, name):
+            raise KeyError(name)  # exec then reads the grader's globals / builtins
+        value = self.link.lookup(name)
+        self[name] = value
+        self.fetched.add(name)
+        return value
+
+    def assigned(self) -> dict:
+        """What the cell itself bound (kept for the test cells below)."""
+        return {k: v for k, v in self.items() if k not in self.fetched}
+
+
+@contextlib.contextmanager
+def learner_state(link: remote.Link):
+    """Run with the kernel's random state, default dtype and grad mode, and hand
+    the state back to it afterwards, as if the cell had run there; the grading
+    process's own state is restored."""
+    saved = (torch.get_rng_state(), torch.get_default_dtype(), torch.is_grad_enabled())
+    state = link.ask("state")
+    torch.set_rng_state(state["rng"])
+    if state["dtype"] in (torch.float32, torch.float64):
+        torch.set_default_dtype(state["dtype"])
+    try:
+        with torch.set_grad_enabled(bool(state["grad"])):
+            yield
+        link.request(
+            "set_state", rng=torch.get_rng_state(), dtype=torch.get_default_dtype()
+        )
+    finally:
+        torch.set_rng_state(saved[0])
+        torch.set_default_dtype(saved[1])
+        torch.set_grad_enabled(saved[2])
+
+
+def not_answered(name: str) -> str:
+    return (
+        f"not answered yet: `{name}` is not defined. Write the answer cell that "
+        "defines it above this test and run it without errors."
+    )
+
+
+def error_output(error: BaseException) -> NotebookNode:
+    """The cell's error, as the learner should read it: one line, no traceback
+    through the grader's files."""
+    if isinstance(error, remote.NotDefined):
+        name, message = "NotAnswered", not_answered(str(error.args[0]))
+    elif type(error) is NotImplementedError:
+        name = "NotAnswered"
+        message = "not answered yet: replace `raise NotImplementedError()` with yours"
+    elif isinstance(error, remote.KernelTimeout):
+        name, message = "CellTimeoutError", str(error)
+    else:
+        name, message = type(error).__name__, str(error)
+    traceback = [f"{name}: {message}"]
+    return new_output("error", ename=name, evalue=message, traceback=traceback)
+
+
+class TrustedTests:
+    """Runs one notebook's graded test cells here, in the order they come."""
+
+    def __init__(self, master: NotebookNode):
+        self.tools: dict = {"__builtins__": builtins}
+        exec(compile(master_imports(master), "<master imports>", "exec"), self.tools)
+        self.owner = notebooks.exercises(master)
+        self.forbid = forbidden(self.tools)
+        self.names: dict = {}  # what earlier test cells assigned
+
+    def run(self, cell: NotebookNode, link: remote.Link, timeout: float) -> None:
+        """Run `cell`; its outputs say how it went. `remote.KernelGone` passes."""
+        grade_id = notebooks.nbgrader_meta(cell)["grade_id"]
+        link.forbid = self.forbid.get(self.owner.get(grade_id, grade_id), [])
+        link.deadline = time.monotonic() + timeout
+        scope = Namespace(self.tools, link)
+        scope.update(self.names)
+        printed = io.StringIO()
+        cell.outputs = []
+        try:
+            code = compile(cell.source, f"<{grade_id}>", "exec")
+            with (
+                learner_state(link),
+                contextlib.redirect_stdout(printed),
+                contextlib.redirect_stderr(io.StringIO()),
+                warnings.catch_warnings(),
+            ):
+                warnings.simplefilter("ignore")
+                exec(code, self.tools, scope)
+        except remote.KernelGone:
+            raise
+        except (CheckFailed, Exception) as error:  # noqa: BLE001 - any failure fails
+            failure = error
+        else:
+            failure = None
+        finally:
+            self.names.update(scope.assigned())
+            link.deadline = time.monotonic() + 10
+            with contextlib.suppress(Exception):
+                link.forget()
+        if printed.getvalue():
+            cell.outputs.append(
+                new_output("stream", name="stdout", text=printed.getvalue())
+            )
+        if failure is not None:
+            cell.outputs.append(error_output(failure))
