@@ -10,6 +10,7 @@ import torch
 from grading import inprocess
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from autograder.checks import core
 from autograder.checks import inputs_outputs as checks
 
 ID = "05_inputs_outputs"
@@ -31,6 +32,16 @@ def test_mistake_costs_its_exercise_only_with_its_feedback(mistake):
 
 def test_stubs_fail_every_test():
     inprocess.assert_stubs_fail(ID)
+
+
+def test_predicted_shapes_take_lists_and_refuse_floats(capsys):
+    scope = {}
+    exec(inprocess.solutions(ID)["predict-shapes"], scope)  # noqa: S102
+    as_lists = {key: list(shape) for key, shape in scope["predicted"].items()}
+    checks.check_predicted_shapes(as_lists, sorted(as_lists))
+    assert capsys.readouterr().out.startswith("✓")
+    with pytest.raises(core.CheckFailed, match=r"5\.9 is a float, not an int"):
+        checks.check_predicted_shapes({**as_lists, "a_h_n": (5.9, 3, 20)}, ["a_h_n"])
 
 
 @pytest.mark.parametrize("key", sorted(checks.SHAPE_QUESTIONS))
@@ -56,7 +67,7 @@ def test_padded_oracle_equals_torch_packing(bidirectional):
     """The checks' padded output and per-sequence h_n are what torch's packing gives."""
     lengths, total = (4, 2, 5, 3), 7
     padded, h_alone = checks._padded_run(3, lengths, total, 2, bidirectional)
-    with checks._seeded(3):  # the same weights and inputs as _padded_run's
+    with core.forked_rng(3):  # the same weights and inputs as _padded_run's
         ref = checks._lstm(4, 2, bidirectional)
         xs = [torch.randn(n, checks.INPUT_SIZE, dtype=torch.float64) for n in lengths]
     lstm = torch.nn.LSTM(checks.INPUT_SIZE, 4, 2, bidirectional=bidirectional).double()

@@ -8,8 +8,7 @@ the oracle never relies on the indexing the learner is asked to write.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -24,14 +23,6 @@ INPUT_SIZE = 3
 # Running the oracle
 
 
-@contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch for the checks' own draws; the learner's generator is untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def _lstm(hidden_size: int, num_layers: int = 1, bidirectional=False):
     return LSTM(
         INPUT_SIZE, hidden_size, num_layers, bidirectional=bidirectional
@@ -41,7 +32,7 @@ def _lstm(hidden_size: int, num_layers: int = 1, bidirectional=False):
 def _run(seed: int, num_layers: int, bidirectional: bool, batch: int | None, steps=5):
     """(output, h_n) of a seeded LSTM on a batched (batch = N) or unbatched input."""
     shape = (steps, batch, INPUT_SIZE) if batch else (steps, INPUT_SIZE)
-    with _seeded(seed), torch.no_grad():
+    with core.forked_rng(seed), torch.no_grad():
         lstm = _lstm(4, num_layers, bidirectional)
         output, (h_n, _) = lstm(torch.randn(shape, dtype=torch.float64))
     return output, h_n
@@ -57,7 +48,7 @@ def _padded_run(
     """The padded output of a variable-length batch, (total_length, N, D*H_out), and
     the h_n of each sequence run alone, (N, D*num_layers, H_out)."""
     outputs, finals = [], []
-    with _seeded(seed), torch.no_grad():
+    with core.forked_rng(seed), torch.no_grad():
         lstm = _lstm(4, num_layers, bidirectional)
         for length in lengths:
             x = torch.randn(length, INPUT_SIZE, dtype=torch.float64)
@@ -81,12 +72,9 @@ def _describe(num_layers: int, bidirectional: bool, batch: int | None) -> str:
 def _attempt(name: str, fn: Callable, *args, hint: str = "", by_error=None):
     """Call learner code; on an exception, fail with its message and a likely cause:
     `by_error[exception type name]` if given, else `hint`."""
-    try:
+    rules = [(f"{kind}:", because) for kind, because in (by_error or {}).items()]
+    with core.explain(*rules, *([("", hint)] if hint else [])):
         return core.call(name, fn, *args)
-    except core.CheckFailed as error:
-        raised = type(error.__context__).__name__
-        because = (by_error or {}).get(raised, hint)
-        fail(f"{error} — {because}" if because else str(error))
 
 
 def _diagnose(
@@ -101,11 +89,10 @@ def _diagnose(
     """Fail with the first known mistake `got` matches (None, or a mistake that gives
     the right answer on this case, is skipped); else, if `got` is wrong, let
     `explain` name a cause, and compare with `expected`."""
-    for message, mistaken in known.items():
-        if mistaken is None or core.matches(mistaken, expected):
-            continue
-        if core.matches(got, mistaken):
-            fail(f"{name} for {context}: {message}")
+    possible = {m: wrong for m, wrong in known.items() if wrong is not None}
+    message = core.find_mistake(got, possible, correct=expected)
+    if message:
+        fail(f"{name} for {context}: {message}")
     if not core.matches(got, expected):
         explain()
     core.expect_close(f"{name} for {context}", got, expected, hint)
@@ -139,7 +126,7 @@ SHAPE_QUESTIONS = {
 
 def _true_shape(kwargs: dict, input_shape: tuple, tensor: str) -> tuple:
     """Run the LSTM on zeros and read the shape off (c_0 has the shape of c_n)."""
-    with _seeded(0), torch.no_grad():
+    with core.forked_rng(0), torch.no_grad():
         output, (h_n, c_n) = LSTM(**kwargs)(torch.zeros(input_shape))
     return tuple({"output": output, "h_n": h_n, "c_0": c_n}[tensor].shape)
 
@@ -199,12 +186,7 @@ def check_predicted_shapes(predicted: dict, keys: Sequence[str]) -> None:
     for key in keys:
         if key not in predicted:
             fail(f"predicted has no entry {key!r}: fill in every line")
-        got = predicted[key]
-        if not isinstance(got, tuple) or not all(isinstance(n, int) for n in got):
-            fail(
-                f"predicted[{key!r}] should be a tuple of ints like (5, 3, 20), "
-                f"got {got!r}"
-            )
+        got = core.parse_shape(f"predicted[{key!r}]", predicted[key], (5, 3, 20))
         kwargs, input_shape, tensor = SHAPE_QUESTIONS[key]
         expected = _true_shape(kwargs, input_shape, tensor)
         if got != expected:
