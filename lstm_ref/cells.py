@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from . import _checks
-from .functional import gru_cell, lstm_cell, rnn_cell
+from .functional import gru_cell, lstm_cell, rnn_cell, rnn_relu_cell
 
 
 class RNNCellBase(nn.Module):
@@ -46,24 +46,31 @@ class RNNCellBase(nn.Module):
             s += ", nonlinearity={nonlinearity}"
         return s.format(**self.__dict__)
 
-    def _run(self, cell, input, state, **kwargs):
-        """Check, add a batch dimension if needed, apply ``cell``, remove it again."""
-        _checks.check_cell_dims(type(self).__name__, input, state)
-        batched = input.dim() == 2
-        if not batched:
-            input = input.unsqueeze(0)
-            state = tuple(s.unsqueeze(0) for s in state)
-        if not state:  # omitted: zeros
-            zeros = torch.zeros(
-                input.size(0), self.hidden_size, dtype=input.dtype, device=input.device
+    def _forward_one_state(self, cell, input, hx):
+        """torch's ``RNNCell.forward`` and ``GRUCell.forward``, then ATen's checks."""
+        name = type(self).__name__
+        if input.dim() not in (1, 2):
+            raise ValueError(
+                f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead"
             )
-            state = (zeros,) * self.num_states
-        _checks.check_cell_sizes(input, state, self.weight_ih.size(1), self.hidden_size)
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(
+                f"{name}: Expected hidden to be 1D or 2D, got {hx.dim()}D instead"
+            )
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = input.new_zeros(input.size(0), self.hidden_size)
+        else:
+            hx = hx.unsqueeze(0) if not is_batched else hx
+        if cell is None:  # RNNCell's nonlinearity is neither "tanh" nor "relu"
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        _checks.check_rnn_cell_forward_input(input, self.weight_ih.size(1))
+        _checks.check_rnn_cell_forward_hidden(input, hx, self.weight_hh.size(1), 0)
         weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        out = cell(input, state if len(state) > 1 else state[0], *weights, **kwargs)
-        if batched:
-            return out
-        return tuple(o.squeeze(0) for o in out) if len(state) > 1 else out.squeeze(0)
+        ret = cell(input, hx, *weights)
+        return ret if is_batched else ret.squeeze(0)
 
 
 class RNNCell(RNNCellBase):
@@ -75,8 +82,6 @@ class RNNCell(RNNCellBase):
     Inputs: input (N, H_in) or (H_in); hidden (N, H) or (H), zeros if omitted.
     Outputs: h' (N, H) or (H).
     """
-
-    num_states = 1
 
     def __init__(
         self,
@@ -91,10 +96,8 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        if self.nonlinearity not in ("tanh", "relu"):
-            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        state = () if hx is None else (hx,)
-        return self._run(rnn_cell, input, state, nonlinearity=self.nonlinearity)
+        cell = {"tanh": rnn_cell, "relu": rnn_relu_cell}.get(self.nonlinearity)
+        return self._forward_one_state(cell, input, hx)
 
 
 class LSTMCell(RNNCellBase):
@@ -109,13 +112,44 @@ class LSTMCell(RNNCellBase):
     (4*H), the gates stacked in the order i, f, g, o.
     """
 
-    num_states = 2
-
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
-        return self._run(lstm_cell, input, () if hx is None else tuple(hx))
+        if input.dim() not in (1, 2):
+            raise ValueError(
+                f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D instead"
+            )
+        if hx is not None:
+            for idx, value in enumerate(hx):
+                if value.dim() not in (1, 2):
+                    raise ValueError(
+                        f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
+                        f"{value.dim()}D instead"
+                    )
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            zeros = input.new_zeros(input.size(0), self.hidden_size)
+            hx = (zeros, zeros)
+        else:
+            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if not is_batched else hx
+        # ATen's lstm_cell: its Python binding takes a tuple, then it checks
+        if isinstance(hx, torch.Tensor):
+            raise TypeError(
+                "lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, "
+                "not Tensor"
+            )
+        if len(hx) != 2:
+            raise RuntimeError("lstm_cell expects two hidden states")
+        _checks.check_rnn_cell_forward_input(input, self.weight_ih.size(1))
+        hidden_size = self.weight_hh.size(1)
+        _checks.check_rnn_cell_forward_hidden(input, hx[0], hidden_size, 0)
+        _checks.check_rnn_cell_forward_hidden(input, hx[1], hidden_size, 1)
+        weights = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        ret = lstm_cell(input, hx, *weights)
+        return ret if is_batched else (ret[0].squeeze(0), ret[1].squeeze(0))
 
 
 class GRUCell(RNNCellBase):
@@ -126,10 +160,8 @@ class GRUCell(RNNCellBase):
     Outputs: h' (N, H) or (H).
     """
 
-    num_states = 1
-
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
-        return self._run(gru_cell, input, () if hx is None else (hx,))
+        return self._forward_one_state(gru_cell, input, hx)

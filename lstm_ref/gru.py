@@ -1,8 +1,7 @@
 """``GRU``: torch.nn.GRU, the gated recurrent unit."""
 
-from . import _checks
 from .base import RNNBase
-from .functional import gru_step
+from .functional import gru_cell
 
 
 class GRU(RNNBase):
@@ -43,8 +42,15 @@ class GRU(RNNBase):
     """
 
     def __init__(self, *args, **kwargs):
-        _checks.reject_proj_size(kwargs)
+        if "proj_size" in kwargs:
+            raise ValueError(
+                "proj_size argument is only supported for LSTM, not RNN or GRU"
+            )
         super().__init__("GRU", *args, **kwargs)
 
-    def step(self, x_proj, state, weights):
-        return (gru_step(x_proj, state[0], weights["weight_hh"], weights["bias_hh"]),)
+    def cell(self, x_t, state, weights):
+        w = weights
+        return (
+            gru_cell(x_t, *state, w["weight_ih"], w["weight_hh"], w["bias_ih"],
+                     w["bias_hh"]),
+        )  # fmt: skip

@@ -88,16 +88,79 @@ class LSTM(RNNBase):
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
 
-    def state_sizes(self):
-        h_out = self.proj_size if self.proj_size > 0 else self.hidden_size
-        return (h_out, self.hidden_size)
+    # --- torch's checks, as torch's LSTM overrides them ------------------------------
 
-    def step(self, x_proj, state, weights):
+    def get_expected_cell_size(self, input, batch_sizes):
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+
+    def check_forward_args(self, input, hidden, batch_sizes):
+        self.check_input(input, batch_sizes)
+        self.check_lstm_hidden(input, hidden, batch_sizes)
+
+    def check_lstm_hidden(self, input, hidden, batch_sizes):
+        self.check_hidden_size(
+            hidden[0],
+            self.get_expected_hidden_size(input, batch_sizes),
+            "Expected hidden[0] size {}, got {}",
+        )
+        self.check_hidden_size(
+            hidden[1],
+            self.get_expected_cell_size(input, batch_sizes),
+            "Expected hidden[1] size {}, got {}",
+        )
+
+    def check_packed_args(self, input, hx, batch_sizes):
+        # torch's LSTM leaves packed input to its kernel. That reports a wrong hx
+        # obscurely ("got an incorrect number of RNN parameters"): lstm_ref checks
+        # hx as torch does for unpacked input. A wrong input size fails the kernel's
+        # first product, of all the rows with weight_ih_l0: lstm_ref says the same.
+        self.check_lstm_hidden(input, hx, batch_sizes)
+        w = self.weight_ih_l0
+        if input.size(-1) != w.size(1):
+            raise RuntimeError(
+                "mat1 and mat2 shapes cannot be multiplied "
+                f"({input.size(0)}x{input.size(-1)} and {w.size(1)}x{w.size(0)})"
+            )
+
+    def permute_hidden(self, hx, permutation):
+        if permutation is None:
+            return hx
+        return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
+
+    def check_hx_dims(self, hx, is_batched):
+        want, kind = (3, "batched 3-D") if is_batched else (2, "unbatched 2-D")
+        if hx[0].dim() != want or hx[1].dim() != want:
+            raise RuntimeError(
+                f"For {kind} input, hx and cx should also be {want}-D but got "
+                f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors"
+            )
+        return hx if is_batched else (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+
+    # --- the cell ---------------------------------------------------------------------
+
+    def zero_hidden(self, batch_size, input):
+        real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (
+            self._zeros(batch_size, input, real_hidden_size),
+            self._zeros(batch_size, input, self.hidden_size),
+        )
+
+    def cell(self, x_t, state, weights):
         w = weights
-        return lstm_step(x_proj, state, w["weight_hh"], w["bias_hh"], w["weight_hr"])
+        return lstm_step(
+            x_t, *state, w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"],
+            w["weight_hr"],
+        )  # fmt: skip
 
     def _as_state(self, hx):
-        return (hx[0], hx[1])  # indexed as torch does, so a bad hx fails the same way
+        if len(hx) != 2:  # ATen's lstm, after torch's checks
+            raise RuntimeError("lstm expects two hidden states")
+        return tuple(hx)
 
     def _from_state(self, state):
         return state

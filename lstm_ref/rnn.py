@@ -1,8 +1,7 @@
 """``RNN``: torch.nn.RNN, the Elman RNN the LSTM was designed to improve on."""
 
-from . import _checks
 from .base import RNNBase
-from .functional import rnn_step
+from .functional import rnn_cell, rnn_relu_cell
 
 
 class RNN(RNNBase):
@@ -52,7 +51,10 @@ class RNN(RNNBase):
 
     def __init__(self, *args, **kwargs):
         # torch's RNN takes nonlinearity as its 4th positional argument.
-        _checks.reject_proj_size(kwargs)
+        if "proj_size" in kwargs:
+            raise ValueError(
+                "proj_size argument is only supported for LSTM, not RNN or GRU"
+            )
         if len(args) > 3:
             self.nonlinearity = args[3]
             args = args[:3] + args[4:]
@@ -66,8 +68,10 @@ class RNN(RNNBase):
             )
         super().__init__(modes[self.nonlinearity], *args, **kwargs)
 
-    def step(self, x_proj, state, weights):
+    def cell(self, x_t, state, weights):
         w = weights
+        cell = rnn_cell if self.nonlinearity == "tanh" else rnn_relu_cell
         return (
-            rnn_step(x_proj, state[0], w["weight_hh"], w["bias_hh"], self.nonlinearity),
-        )
+            cell(x_t, *state, w["weight_ih"], w["weight_hh"], w["bias_ih"],
+                 w["bias_hh"]),
+        )  # fmt: skip
