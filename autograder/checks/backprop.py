@@ -2,8 +2,9 @@
 
 The learner's functions take the `cache` that the notebook's `lstm_cell_forward`
 returns, a dict with keys x, h, c, i, f, g, o, c_next, weight_ih, weight_hh (the gates
-after their activations). The references are torch's autograd and
-`lstm_ref.functional.lstm_cell_backward`; a wrong answer is pinned by comparing it with
+after their activations). The references are torch's autograd and `lstm_ref.backward`
+(this notebook's functions, solved), which also stands in for the learner's earlier
+functions while a later one is graded; a wrong answer is pinned by comparing it with
 the outputs of known mistakes, then by isolating one gradient path and one gate.
 """
 
@@ -11,10 +12,22 @@ from __future__ import annotations
 
 import torch
 
-from lstm_ref.functional import lstm_cell_backward as ref_cell_backward
+from lstm_ref.backward import gates_backward as ref_gates_backward
+from lstm_ref.backward import lstm_cell_backward as ref_cell_backward
+from lstm_ref.backward import lstm_cell_forward, sigmoid_backward, tanh_backward
 from lstm_ref.functional import lstm_layer
 
-from .core import call, expect_close, expect_shape, fail, matches, passed, using
+from .core import (
+    call,
+    cell_weights,
+    expect_close,
+    expect_pair,
+    expect_shape,
+    fail,
+    matches,
+    passed,
+    using,
+)
 
 GATES = ("i", "f", "g", "o")
 CELL_KEYS = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -24,45 +37,15 @@ SEQUENCE_KEYS = ("x", "h_0", "c_0", "weight_ih", "weight_hh", "bias_ih", "bias_h
 # --- inputs -------------------------------------------------------------------------
 
 
-def random_params(input_size, hidden_size, generator):
-    """Weights and biases in torch's layout, float64."""
-
-    def uniform(*shape):
-        return torch.rand(*shape, generator=generator, dtype=torch.float64) * 2 - 1
-
-    return {
-        "weight_ih": uniform(4 * hidden_size, input_size),
-        "weight_hh": uniform(4 * hidden_size, hidden_size),
-        "bias_ih": uniform(4 * hidden_size),
-        "bias_hh": uniform(4 * hidden_size),
-    }
-
-
 def make_cache(x, h, c, params):
     """What the notebook's `lstm_cell_forward` returns as its cache."""
-    gates = x @ params["weight_ih"].T + params["bias_ih"]
-    gates = gates + h @ params["weight_hh"].T + params["bias_hh"]
-    i, f, g, o = gates.chunk(4, dim=-1)
-    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-    c_next = f * c + i * g
-    return {
-        "x": x,
-        "h": h,
-        "c": c,
-        "i": i,
-        "f": f,
-        "g": g,
-        "o": o,
-        "c_next": c_next,
-        "weight_ih": params["weight_ih"],
-        "weight_hh": params["weight_hh"],
-    }
+    return lstm_cell_forward(x, h, c, **params)[2]
 
 
 def cell_case(seed, batch, input_size, hidden_size):
     """(grad_h, grad_c, cache, params) for one random step."""
     gen = torch.Generator().manual_seed(seed)
-    params = random_params(input_size, hidden_size, gen)
+    params = cell_weights(input_size, hidden_size, gen)
     x = torch.randn(batch, input_size, generator=gen, dtype=torch.float64)
     h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
     c = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
@@ -74,24 +57,16 @@ def cell_case(seed, batch, input_size, hidden_size):
 # --- references -----------------------------------------------------------------------
 
 
-def sigmoid_backward(grad, s):
-    return grad * s * (1 - s)
-
-
-def tanh_backward(grad, t):
-    return grad * (1 - t**2)
-
-
-def gates_backward(grad_h, grad_c, cache, mistake=None):
-    """Reference gradients w.r.t. the pre-activation gates and c; `mistake` names a
-    known wrong variant, used to recognise a learner's answer."""
-    i, f, g, o, c_next = (cache[k] for k in ("i", "f", "g", "o", "c_next"))
-    tanh_c = torch.tanh(c_next)
+def gates_backward_variant(grad_h, grad_c, cache, mistake):
+    """A known wrong `gates_backward` (`mistake` is a key of GATES_MISTAKES), to
+    recognise a learner's answer."""
+    i, f, g, o = (cache[k] for k in GATES)
+    # tanh(c') feeds both h' and the o gate's gradient; the old c is a slip
+    tanh_c = torch.tanh(cache["c" if mistake == "tanh_of_old_c" else "c_next"])
     through_h = grad_h * o * (1 - tanh_c**2)
     grad_c_next = {
         "no_tanh_path": grad_c,
         "no_upstream_c": through_h,
-        "tanh_of_old_c": grad_c + grad_h * o * (1 - torch.tanh(cache["c"]) ** 2),
     }.get(mistake, grad_c + through_h)
     grad_i, grad_f, grad_g = grad_c_next * g, grad_c_next * cache["c"], grad_c_next * i
     grad_o = grad_h * tanh_c
@@ -123,8 +98,8 @@ GATES_MISTAKES = {
     "the gradient on c' is grad_c + grad_h * o * (1 - tanh(c')**2)",
     "no_upstream_c": "grad_c is ignored: the gradient that arrives from the next step "
     "through the cell state adds to the one coming through h'",
-    "tanh_of_old_c": "the tanh derivative uses the old cell state c; h' = o * tanh(c') "
-    "uses the new one, c_next",
+    "tanh_of_old_c": "tanh is taken of the old cell state c; h' = o * tanh(c') uses "
+    "the new one, cache['c_next'], in the o gate's gradient and in the tanh path",
     "no_local_derivatives": "grad_gates is taken after the activations: multiply by "
     "the local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
     "gradient with respect to the pre-activations",
@@ -161,9 +136,9 @@ def check_activation_backward(
     a = torch.randn(*size, generator=gen, dtype=torch.float64) * 3
     grad = torch.randn(*size, generator=gen, dtype=torch.float64)
     a.requires_grad_()
-    for name, fn, act in (
-        ("sigmoid_backward", learner_sigmoid_backward, torch.sigmoid),
-        ("tanh_backward", learner_tanh_backward, torch.tanh),
+    for name, fn, act, out_name, rule in (
+        ("sigmoid_backward", learner_sigmoid_backward, torch.sigmoid, "s", "s*(1 - s)"),
+        ("tanh_backward", learner_tanh_backward, torch.tanh, "t", "(1 - t**2)"),
     ):
         out = act(a)
         (expected,) = torch.autograd.grad(out, a, grad)
@@ -185,7 +160,8 @@ def check_activation_backward(
             f"{name}(grad, out)",
             got,
             expected,
-            hint="sigmoid' = s * (1 - s) and tanh' = 1 - t**2, times grad",
+            hint=f"{name}(grad, {out_name}) is grad * {rule}, {out_name} being the "
+            "activation's output it receives",
         )
     passed(f"sigmoid_backward and tanh_backward match autograd on {tuple(size)} inputs")
 
@@ -199,9 +175,9 @@ def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
     scope = {"sigmoid_backward": sigmoid_backward, "tanh_backward": tanh_backward}
     with using(learner, **scope):
         got = call("gates_backward", learner, grad_h, grad_c, cache)
-    if not (isinstance(got, tuple | list) and len(got) == 2):
-        fail("gates_backward should return the pair (grad_gates, grad_c_prev)")
-    grad_gates, grad_c_prev = got
+    grad_gates, grad_c_prev = expect_pair(
+        "gates_backward", got, "grad_gates", "grad_c_prev"
+    )
     H = hidden_size
     expect_shape(
         "grad_gates",
@@ -214,7 +190,7 @@ def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
         passed(f"gates_backward matches autograd (N={batch}, H={H})")
         return
     for mistake, message in GATES_MISTAKES.items():
-        wrong = gates_backward(grad_h, grad_c, cache, mistake)
+        wrong = gates_backward_variant(grad_h, grad_c, cache, mistake)
         if matches(grad_gates, wrong[0]) and matches(grad_c_prev, wrong[1]):
             fail(f"gates_backward: {message}")
     fail(f"gates_backward: {diagnose_paths(learner, grad_h, grad_c, cache, params)}")
@@ -253,34 +229,10 @@ def diagnose_paths(learner, grad_h, grad_c, cache, params):
 # --- exercise 4: lstm_cell_backward ---------------------------------------------------
 
 
-def reference_cell_grads(grad_h, grad_c, cache, params):
-    """`lstm_ref`'s hand-written backward, renamed to the notebook's keys."""
-    grads = ref_cell_backward(
-        grad_h,
-        grad_c,
-        cache["x"],
-        (cache["h"], cache["c"]),
-        params["weight_ih"],
-        params["weight_hh"],
-        params["bias_ih"],
-        params["bias_hh"],
-    )
-    names = {
-        "x": "input",
-        "h": "h",
-        "c": "c",
-        "weight_ih": "w_ih",
-        "weight_hh": "w_hh",
-        "bias_ih": "b_ih",
-        "bias_hh": "b_hh",
-    }
-    return {key: grads[ref] for key, ref in names.items()}
-
-
 def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
     grad_h, grad_c, cache, params = cell_case(seed, batch, input_size, hidden_size)
-    expected = reference_cell_grads(grad_h, grad_c, cache, params)
-    with using(learner, gates_backward=gates_backward):
+    expected = ref_cell_backward(grad_h, grad_c, cache)
+    with using(learner, gates_backward=ref_gates_backward):
         got = call("lstm_cell_backward", learner, grad_h, grad_c, cache)
     if not isinstance(got, dict):
         fail(
@@ -330,7 +282,7 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
 def sequence_case(seed, length, batch, input_size, hidden_size):
     """(grad_output, caches, params, inputs) for a random sequence."""
     gen = torch.Generator().manual_seed(seed)
-    params = random_params(input_size, hidden_size, gen)
+    params = cell_weights(input_size, hidden_size, gen)
     x = torch.randn(length, batch, input_size, generator=gen, dtype=torch.float64)
     h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
     c = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
@@ -347,53 +299,32 @@ def sequence_case(seed, length, batch, input_size, hidden_size):
 
 
 def autograd_sequence_grads(grad_output, params, inputs):
-    """torch's answer, through `lstm_ref.functional.lstm_layer`."""
+    """torch's answer: autograd through `lstm_ref.functional.lstm_layer`."""
     leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
     x, h_0, c_0 = (t.clone().requires_grad_() for t in inputs)
-    output, _ = lstm_layer(
-        x,
-        (h_0, c_0),
-        leaves["weight_ih"],
-        leaves["weight_hh"],
-        leaves["bias_ih"],
-        leaves["bias_hh"],
-    )
+    output, _ = lstm_layer(x, leaves, (h_0[None], c_0[None]))
     grads = torch.autograd.grad(output, (x, h_0, c_0, *leaves.values()), grad_output)
     return dict(zip(SEQUENCE_KEYS, grads, strict=True))
 
 
 def sequence_backward_variant(grad_output, caches, params, mistake):
     """A known wrong backward pass, to recognise it."""
-    weights = (
-        params["weight_ih"],
-        params["weight_hh"],
-        params["bias_ih"],
-        params["bias_hh"],
-    )
     totals = {k: torch.zeros_like(v) for k, v in params.items()}
     grad_h = torch.zeros_like(grad_output[0])
     grad_c = torch.zeros_like(caches[0]["c"])
     grad_x = []
     for t in reversed(range(len(caches))):
-        cache = caches[t]
         upstream = grad_output[t]
         if mistake == "last_only" and t < len(caches) - 1:
             upstream = torch.zeros_like(upstream)
         carried_c = torch.zeros_like(grad_c) if mistake == "c_not_carried" else grad_c
-        step = ref_cell_backward(
-            upstream + grad_h, carried_c, cache["x"], (cache["h"], cache["c"]), *weights
-        )
-        for key, ref in (
-            ("weight_ih", "w_ih"),
-            ("weight_hh", "w_hh"),
-            ("bias_ih", "b_ih"),
-            ("bias_hh", "b_hh"),
-        ):
+        step = ref_cell_backward(upstream + grad_h, carried_c, caches[t])
+        for key in totals:
             totals[key] = (
-                step[ref] if mistake == "overwritten" else totals[key] + step[ref]
+                step[key] if mistake == "overwritten" else totals[key] + step[key]
             )
         grad_h, grad_c = step["h"], step["c"]
-        grad_x.append(step["input"])
+        grad_x.append(step["x"])
     return {"x": torch.stack(grad_x[::-1]), "h_0": grad_h, "c_0": grad_c, **totals}
 
 
@@ -415,7 +346,8 @@ def check_lstm_sequence_backward(
         seed, length, batch, input_size, hidden_size
     )
     expected = autograd_sequence_grads(grad_output, params, inputs)
-    with using(learner, lstm_cell_backward=_notebook_cell_backward(params)):
+    # The cache holds the weights, so lstm_ref's backward needs nothing else.
+    with using(learner, lstm_cell_backward=ref_cell_backward):
         got = call("lstm_sequence_backward", learner, grad_output, caches)
     if not isinstance(got, dict) or any(key not in got for key in SEQUENCE_KEYS):
         fail(
@@ -443,15 +375,6 @@ def check_lstm_sequence_backward(
         f"lstm_sequence_backward matches autograd (L={length}, N={batch}, "
         f"H={hidden_size})"
     )
-
-
-def _notebook_cell_backward(params):
-    """A reference `lstm_cell_backward(grad_h, grad_c, cache)` for the learner."""
-
-    def lstm_cell_backward(grad_h, grad_c, cache):
-        return reference_cell_grads(grad_h, grad_c, cache, params)
-
-    return lstm_cell_backward
 
 
 # --- the predict question -------------------------------------------------------------
