@@ -363,6 +363,11 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         return _slot(self, "_link").call(self, args, kwargs)
 
+    def run_beside(self, helper):
+        """`helper(self, ...)` run in the learner's kernel (see `core.beside`)."""
+        link = _slot(self, "_link")
+        return lambda *args, **kwargs: link.call(helper, (self, *args), kwargs)
+
     def __iter__(self):
         return _slot(self, "_link").ask("iter", target=self)
 

@@ -14,7 +14,7 @@ The shared steps of a check, one way each:
 - calling learner code: `call` (warnings silenced, an exception becomes one line, a
   `LearnerRaised`); `explain` adds the likely cause of such an exception;
 - reading answers: `parse_shape` (a predicted shape), `expect_pair` (a returned pair),
-  `expect_tensor`, `expect_shape`, `expect_close`;
+  `expect_number`, `expect_tensor`, `expect_shape`, `expect_close`;
 - diagnosis: `matches` and `find_mistake` compare a wrong answer with the outputs of
   known mistakes.
 
@@ -26,6 +26,7 @@ exercise's test cell say "not answered yet" (see `install_notebook_errors`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import linecache
 import math
 import numbers
@@ -167,6 +168,16 @@ def using(fn: Callable, **names: Any) -> Iterator[None]:
                 scope[name] = value
 
 
+def beside(fn: Callable, helper: Callable) -> Callable:
+    """`helper` with `fn` as its first argument, run where `fn` runs: in the
+    learner's kernel when `fn` is a proxy there (sealed grading, autograder/remote.py;
+    `helper` must then be a module-level function of the checks)."""
+    run_there = getattr(type(fn), "run_beside", None)
+    if run_there is not None:
+        return run_there(fn, helper)
+    return functools.partial(helper, fn)
+
+
 def call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call learner code; turn its exceptions into one clear line (`LearnerRaised`).
 
@@ -251,6 +262,17 @@ def expect_pair(name: str, got: Any, first: str, second: str) -> tuple[Any, Any]
     if not isinstance(got, tuple | list) or len(got) != 2:
         fail(f"{name} should return the pair ({first}, {second}), got {describe(got)}")
     return tuple(got)
+
+
+def expect_number(name: str, got: Any) -> float:
+    """`got` must be one number: an int or a float (not a bool), or a tensor of one
+    element. Returns it as a float."""
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        return float(got)
+    if isinstance(got, numbers.Real) and not isinstance(got, bool):
+        return float(got)
+    fail(f"{name} should return one number (a float or a 0-d tensor), got "
+         f"{describe(got)}")
 
 
 def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:

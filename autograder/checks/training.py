@@ -495,12 +495,10 @@ def check_digit_classifier(
 
 class _Watch:
     """Records, for every backward pass, whether .grad held more than this batch's
-    gradient (zero_grad forgotten), and whether the parameters moved."""
+    gradient (zero_grad forgotten)."""
 
     def __init__(self, model: nn.Module):
         self.accumulated = False
-        self.start = [p.detach().clone() for p in model.parameters()]
-        self.model = model
         self.handles = []
         for p in model.parameters():
             fresh = {}
@@ -519,15 +517,27 @@ class _Watch:
         if not torch.equal(p.grad, fresh["grad"]):
             self.accumulated = True
 
-    def moved(self) -> bool:
-        return any(
-            not torch.equal(p.detach(), s)
-            for p, s in zip(self.model.parameters(), self.start, strict=True)
-        )
-
     def close(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def watched(train: Callable, model: nn.Module, *args, **kwargs):
+    """`train(model, ...)` with its output kept off stdout and stderr and its
+    backward passes watched; runs where `train` runs (`core.beside`). Returns
+    train's result and whether gradients accumulated from batch to batch."""
+    watch = _Watch(model)
+    sink = io.StringIO()
+    try:
+        with (
+            core.using(train, make_batch=reference_make_batch),
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            losses = train(model, *args, **kwargs)
+    finally:
+        watch.close()
+    return losses, watch.accumulated
 
 
 def _run_training(
@@ -539,29 +549,21 @@ def _run_training(
     lr: float,
     batch_size: int,
 ):
-    """Call the learner's train with the reference make_batch, its output (progress
-    bars included) kept off stdout and stderr; diagnose the loop."""
-    watch = _Watch(model)
-    sink = io.StringIO()
-    try:
-        with (
-            core.using(train, make_batch=reference_make_batch),
-            contextlib.redirect_stdout(sink),
-            contextlib.redirect_stderr(sink),
-        ):
-            losses = core.call(
-                "train",
-                train,
-                model,
-                sequences,
-                labels,
-                epochs=epochs,
-                lr=lr,
-                batch_size=batch_size,
-                progress=False,
-            )
-    finally:
-        watch.close()
+    """Call the learner's train with the reference make_batch (progress bars off);
+    diagnose the loop. Whether the parameters moved is judged here, from the
+    model as training left it."""
+    start = [p.detach().clone() for p in model.parameters()]
+    losses, accumulated = core.call(
+        "train",
+        core.beside(train, watched),
+        model,
+        sequences,
+        labels,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        progress=False,
+    )
     if not (isinstance(losses, list | tuple) and len(losses) == epochs):
         core.fail(
             f"train should return a list of {epochs} numbers (the mean loss of "
@@ -572,12 +574,13 @@ def _run_training(
         losses = [float(loss) for loss in losses]
     except (TypeError, ValueError):
         core.fail("train should return plain numbers: use loss.item()")
-    if not watch.moved():
+    after = model.parameters()
+    if all(torch.equal(p.detach(), s) for p, s in zip(after, start, strict=True)):
         core.fail(
             "training left the parameters unchanged: call loss.backward() and "
             "then optimizer.step() for every batch"
         )
-    if watch.accumulated:
+    if accumulated:
         core.fail(
             "gradients accumulated from batch to batch: call "
             "optimizer.zero_grad() before loss.backward()"
@@ -593,6 +596,14 @@ def _run_training(
             f"expects log-probabilities; use nn.CrossEntropyLoss on raw logits"
         )
     return losses
+
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, sequences, labels) -> float:
+    """The cross-entropy of `model` on the sequences, computed here."""
+    model.eval()
+    logits = model(reference_make_batch(list(sequences))[0])
+    return float(nn.functional.cross_entropy(logits, labels))
 
 
 @torch.no_grad()
@@ -616,6 +627,14 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
         core.fail(
             f"the loss stayed near chance, ln(10) = 2.30: "
             f"{[round(x, 3) for x in losses]} — {_CHANCE}"
+        )
+    trained = mean_loss(model, sequences, labels[:n])
+    if not trained < 0.9 * math.log(10):
+        core.fail(
+            f"train reported the losses {[round(x, 3) for x in losses]}, but the "
+            f"model it left has loss {trained:.2f} on these digits, near chance "
+            f"ln(10) = 2.30: return the mean loss of each epoch of the training "
+            f"itself, and train the model you are given"
         )
     core.passed(
         f"train: losses {[round(x, 2) for x in losses]} over {epochs} epochs "
