@@ -1,0 +1,35 @@
+"""The terminal tables: `lstm-course check` wraps its feedback, never cuts it."""
+
+from autograder.table import render
+
+FEEDBACK = (
+    "gates_backward: grad_gates is taken after the activations: multiply by the "
+    "local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
+    "gradient with respect to the pre-activations"
+)
+ROWS = [("gates_backward", "0/3", FEEDBACK), ("sigmoid_backward", "3/3", "✓ matches")]
+HEADER = ("exercise", "points", "feedback")
+
+
+def test_wrapped_feedback_keeps_every_word_under_its_column():
+    lines = render(HEADER, ROWS, width=60, wrap=True).splitlines()
+    column = lines[0].index("feedback")
+    first = next(i for i, line in enumerate(lines) if line.startswith("gates_backward"))
+    last = next(i for i, line in enumerate(lines) if line.startswith("sigmoid"))
+    feedback = [line[column:] for line in lines[first:last]]
+    assert " ".join(feedback) == FEEDBACK  # every word, in order, nothing cut
+    assert len(feedback) > 2 and "…" not in "".join(lines)
+    assert all(len(line) <= 60 for line in lines)
+    assert all(line[:column].strip() == "" for line in lines[first + 1 : last])
+    assert lines[last][column:] == "✓ matches"
+
+
+def test_a_word_longer_than_the_column_is_kept_whole():
+    path = "notebooks/02_lstm_cell/02_lstm_cell.ipynb"
+    lines = render(HEADER, [("x", "0/1", f"see {path} for it")], 30, wrap=True)
+    assert any(path in line for line in lines.splitlines())
+
+
+def test_without_wrap_the_last_column_is_cut_to_the_width():
+    lines = render(HEADER, ROWS, width=60).splitlines()
+    assert len(lines) == 3 and lines[1].endswith("…") and len(lines[1]) == 60
