@@ -30,6 +30,8 @@ from traitlets import Bool
 
 from autograder import notebooks, remote, trusted
 from autograder.errors import CourseError
+from autograder.limits import OutputLimit, name_memory_limit
+from autograder.sandbox import SealedKernelManager
 
 KERNEL_DIED = (
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
@@ -42,8 +44,9 @@ def is_test(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
 
 
-class ResilientExecute(Execute):
-    """`Execute` with trusted test cells and a kernel that may die."""
+class ResilientExecute(OutputLimit, Execute):
+    """`Execute` with trusted test cells, bounded outputs, and a kernel that may
+    die."""
 
     trusted_tests = Bool(
         True,
@@ -98,6 +101,9 @@ class ResilientExecute(Execute):
         link.deadline = time.monotonic() + timeout
         link.run(trusted.import_lines(cell.source))  # the kernel's names as before
         self._tests.run(cell, link, timeout)
+        if isinstance(self.km, SealedKernelManager):
+            for output in cell.outputs:
+                name_memory_limit(output)
         self.nb.cells[index] = cell
         return cell
 
