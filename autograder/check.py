@@ -54,12 +54,13 @@ def check(
     paths: list[Path],
     masters: Path = course.MASTERS,
     timeout: int = settings.DEFAULT_TIMEOUT,
+    sealed: bool = True,
 ) -> list[Report]:
-    """Grade every notebook in `paths`; a notebook that cannot be graded gets a
-    report with its `problem` instead of an exception."""
+    """Grade every notebook in `paths` (in sealed kernels unless not `sealed`); a
+    notebook that cannot be graded gets a report with its `problem` instead."""
     known = load_masters(masters)
     reports = []
-    with course.TempCourse(masters, timeout) as temp:
+    with course.TempCourse(masters, timeout, sealed=sealed) as temp:
         for number, path in enumerate(paths):
             report = Report(str(path))
             try:

@@ -73,8 +73,11 @@ class GradedCell:
     needs_manual_grade: bool = False
 
 
-def config(root: Path, masters: Path, db_url: str, timeout: int) -> Config:
-    """The nbgrader config of a course at `root` whose source is `masters`."""
+def config(
+    root: Path, masters: Path, db_url: str, timeout: int, sealed: bool = True
+) -> Config:
+    """The nbgrader config of a course at `root` whose source is `masters`;
+    `sealed`: grading kernels run in bubblewrap (autograder/sandbox.py)."""
     c = Config()
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(root)
@@ -83,7 +86,7 @@ def config(root: Path, masters: Path, db_url: str, timeout: int) -> Config:
     c.CourseDirectory.db_url = db_url
     c.Exchange.root = str(root / "exchange")
     c.NbGraderAPI.log_level = logging.WARNING
-    return settings.apply(c, timeout)
+    return settings.apply(c, timeout, sealed)
 
 
 class TempCourse:
@@ -95,13 +98,14 @@ class TempCourse:
         timeout: int = settings.DEFAULT_TIMEOUT,
         root: Path | None = None,
         db_url: str | None = None,
+        sealed: bool = True,
     ):
         self._own_root = root is None
         self.root = Path(root or tempfile.mkdtemp(prefix="lstm-course-")).resolve()
         (self.root / "exchange").mkdir(parents=True, exist_ok=True)
         self.masters = Path(masters).resolve()
         self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
-        cfg = config(self.root, self.masters, self.db_url, timeout)
+        cfg = config(self.root, self.masters, self.db_url, timeout, sealed)
         self.api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         self._generated: set[str] = set()
 

@@ -6,9 +6,19 @@ notebook is graded the same way everywhere.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from traitlets.config import Config
 
 DEFAULT_TIMEOUT = 60  # seconds per cell: stops an infinite loop, not a slow answer
+GiB = 1 << 30
+# Limits of a sealed grading kernel (autograder/sandbox.py, autograder/limits.py):
+MEMORY_LIMIT = 4 * GiB  # address space per kernel process; beyond, MemoryError
+FILE_LIMIT = 100 << 20  # bytes: largest file it may write; size of its /tmp
+OUTPUT_LIMIT = 1_000_000  # bytes of output kept per cell; the rest is cut
+
+UNSEALED_ENV = "LSTM_COURSE_UNSEALED"  # =1: plain `nbgrader autograde` unsealed
 
 # A warning on stderr must not cost a correct answer its points (nbgrader #1904).
 WARNING_PATTERN = r"\b\w*Warning\b"
@@ -20,8 +30,22 @@ def swap(cls: type, trait: str, name: str, replacement: type) -> list[type]:
     return [replacement if step.__name__ == name else step for step in steps]
 
 
-def apply(c: Config, timeout: int = DEFAULT_TIMEOUT) -> Config:
-    """Set the grading options on an nbgrader config and return it."""
+def sealed_by_env() -> bool:
+    """Whether nbgrader_config.py seals grading kernels: yes, unless
+    $LSTM_COURSE_UNSEALED=1 opts out (which warns on stderr)."""
+    if os.environ.get(UNSEALED_ENV) != "1":
+        return True
+    print(
+        f"[lstm-course] WARNING: {UNSEALED_ENV}=1: grading kernels run without "
+        "the bubblewrap sandbox, with your rights",
+        file=sys.stderr,
+    )
+    return False
+
+
+def apply(c: Config, timeout: int = DEFAULT_TIMEOUT, sealed: bool = True) -> Config:
+    """Set the grading options on an nbgrader config and return it; `sealed`
+    kernels run in bubblewrap (autograder/sandbox.py)."""
     # Imported here: nbgrader_config.py loads this module before nbgrader is needed.
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.converters import Autograde
@@ -35,6 +59,10 @@ def apply(c: Config, timeout: int = DEFAULT_TIMEOUT) -> Config:
         "python": "# YOUR CODE HERE\nraise NotImplementedError()"
     }
     c.Execute.timeout = timeout
+    if sealed:
+        from autograder.sandbox import SealedKernelManager
+
+        c.Execute.kernel_manager_class = SealedKernelManager
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = WARNING_PATTERN
     # Deleted test cells come back from the gradebook, without nbgrader's crashes.
