@@ -5,9 +5,9 @@
     .course/                    submitted, autograded, feedback, exchange, gradebook
                                 (git-ignored)
 
-The grading options (timeout, warnings on stderr, restored test cells, a kernel
-that dies, feedback without hidden tests) live in `autograder/settings.py`, shared
-with the `lstm-course` CLI so both grade alike.
+The grading options (sealed kernels, timeout, warnings on stderr, restored test
+cells, a kernel that dies, feedback without hidden tests) live in
+`autograder/settings.py`, shared with the `lstm-course` CLI so both grade alike.
 """
 
 import os
@@ -32,4 +32,5 @@ c.CourseDirectory.solution_directory = ".course/solution"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORK, "gradebook.db")
 c.Exchange.root = EXCHANGE
 
-settings.apply(c)
+# Grading kernels run sealed in bubblewrap; LSTM_COURSE_UNSEALED=1 opts out.
+settings.apply(c, sealed=settings.sealed_by_env())

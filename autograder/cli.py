@@ -17,6 +17,8 @@ from autograder import course, settings
 from autograder.errors import CourseError
 from autograder.table import points, render
 
+UNSEALED = "grading kernels run without the bubblewrap sandbox, with your rights"
+
 
 def cmd_release(args) -> int:
     from autograder.release import release
@@ -54,13 +56,29 @@ def cmd_solutions(args) -> int:
     return 0 if all(p.ok for p in proofs) else 1
 
 
+def sealing(args, refuse: bool) -> bool:
+    """Whether grading kernels run sealed in bubblewrap. Without bwrap, `refuse`
+    (grading a class) stops with the fix; otherwise (self-study) it says so."""
+    from autograder import sandbox
+
+    if args.unsealed:
+        print(f"lstm-course: warning: {UNSEALED}", file=sys.stderr)
+        return False
+    missing = sandbox.available()
+    if missing and refuse:
+        raise CourseError(f"{missing}; or grade unsealed with --unsealed")
+    if missing:
+        print(f"lstm-course: {missing}; checking unsealed", file=sys.stderr)
+    return not missing
+
+
 def cmd_check(args) -> int:
     from autograder.check import by_exercise, check
 
     paths = args.paths or sorted(course.RELEASE.glob("*/*.ipynb"))
     if not paths:
         raise CourseError("no notebooks given and none under notebooks/")
-    reports = check(paths, args.masters, args.timeout)
+    reports = check(paths, args.masters, args.timeout, sealed=sealing(args, False))
     if len(reports) == 1 and not reports[0].assignment:
         raise CourseError(reports[0].problem)  # nothing could be graded
     if args.json:
@@ -92,6 +110,7 @@ def cmd_grade(args) -> int:
 
     if args.jobs < 1:
         raise CourseError("--jobs must be at least 1")
+    sealed = sealing(args, refuse=True)
     outcomes, csv_path = grade(
         args.submissions,
         args.jobs,
@@ -100,6 +119,7 @@ def cmd_grade(args) -> int:
         args.masters,
         args.timeout,
         progress=not args.quiet,
+        sealed=sealed,
     )
     rows = [
         (o.student, o.assignment, points(o.score, o.max_score), o.problem or "ok")
@@ -148,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="grade your own notebooks")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH.ipynb")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--unsealed", action="store_true", help=UNSEALED)
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("grade", parents=[common], help="grade a class's submissions")
@@ -160,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
         "--workdir", type=Path, default=course.WORK, help="gradebook, feedback"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--unsealed", action="store_true", help=UNSEALED)
     p.set_defaults(run=cmd_grade)
     return top
 

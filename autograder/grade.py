@@ -122,13 +122,16 @@ def screen(item: Submission, masters: dict) -> Submission:
 _worker: course.TempCourse | None = None
 
 
-def start_worker(masters: Path, timeout: int, base: Path, jobs: int = 1) -> None:
+def start_worker(
+    masters: Path, timeout: int, base: Path, jobs: int = 1, sealed: bool = True
+) -> None:
     global _worker
     # Kernels share the cores: one torch thread pool per job, not one per core each
     # (oversubscribed OpenMP threads spin and slow every kernel down).
     threads = max(1, (os.cpu_count() or 1) // jobs)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    _worker = course.TempCourse(masters, timeout, root=base / f"worker-{os.getpid()}")
+    root = base / f"worker-{os.getpid()}"
+    _worker = course.TempCourse(masters, timeout, root=root, sealed=sealed)
 
 
 def grade_one(item: Submission) -> Outcome:
@@ -153,18 +156,19 @@ def run_all(
     timeout: int,
     base: Path,
     progress: bool,
+    sealed: bool = True,  # grading kernels in bubblewrap (autograder/sandbox.py)
 ) -> list[Outcome]:
     bar = tqdm(total=len(items), desc="grading", unit="notebook", disable=not progress)
     outcomes = []
     if jobs <= 1:
-        start_worker(masters, timeout, base)
+        start_worker(masters, timeout, base, sealed=sealed)
         for item in items:
             outcomes.append(grade_one(item))
             bar.update()
     else:
         spawn = multiprocessing.get_context("spawn")  # no forked kernels or sockets
         with ProcessPoolExecutor(
-            jobs, spawn, start_worker, (masters, timeout, base, jobs)
+            jobs, spawn, start_worker, (masters, timeout, base, jobs, sealed)
         ) as pool:
             futures = {pool.submit(grade_one, item): i for i, item in enumerate(items)}
             done = {}
@@ -215,6 +219,7 @@ def grade(
     masters: Path = course.MASTERS,
     timeout: int = settings.DEFAULT_TIMEOUT,
     progress: bool = True,
+    sealed: bool = True,
 ) -> tuple[list[Outcome], Path]:
     """Grade every submission under `source`; return the outcomes and the CSV path."""
     known = {
@@ -234,7 +239,7 @@ def grade(
         for assignment in sorted({item.assignment for item in items}):
             main.release(assignment)
         base = Path(scratch) / "workers"
-        outcomes = run_all(items, jobs, masters, timeout, base, progress)
+        outcomes = run_all(items, jobs, masters, timeout, base, progress, sealed=sealed)
         for outcome in outcomes:
             merge(main, outcome)
             if not outcome.grades:  # nothing graded: read the zeros from the gradebook
