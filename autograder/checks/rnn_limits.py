@@ -17,6 +17,17 @@ from lstm_ref import functional as ref
 
 from . import core
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+_RNN = ["torch.rnn_tanh", "torch.rnn_relu", "torch.nn.RNN", "torch.nn.RNNBase"]
+_RNN_CELL = ["torch.rnn_tanh_cell", "torch.rnn_relu_cell", "torch.nn.RNNCell"]
+FORBIDDEN = {
+    "rnn-cell": [*_RNN_CELL, *_RNN, "lstm_ref"],
+    "rnn-forward": [*_RNN_CELL, *_RNN, "lstm_ref"],
+    "jacobian-norm": ["lstm_ref"],
+    "clip-grad-norm": ["torch.nn.utils.clip_grad", "lstm_ref"],
+}
+
 DTYPE = torch.float64
 
 
@@ -61,16 +72,13 @@ def rnn_weights(
     generator: torch.Generator,
     radius: float | None = None,
 ) -> tuple[torch.Tensor, ...]:
-    """(w_ih, w_hh, b_ih, b_hh) in float64; with `radius`, w_hh = radius * Q for a
-    random orthogonal Q, so every singular value of w_hh equals `radius`."""
-
-    def draw(*shape):
-        return torch.randn(*shape, generator=generator, dtype=DTYPE) * 0.5
-
-    w_ih, w_hh = draw(hidden_size, input_size), draw(hidden_size, hidden_size)
+    """(w_ih, w_hh, b_ih, b_hh) in float64, normal with std 0.5; with `radius`,
+    w_hh = radius * Q for a random orthogonal Q, so every singular value of w_hh
+    equals `radius`."""
+    w = core.cell_weights(input_size, hidden_size, generator, num_chunks=1, scale=0.5)
     if radius is not None:
-        w_hh = radius * torch.linalg.qr(w_hh)[0]
-    return w_ih, w_hh, draw(hidden_size), draw(hidden_size)
+        w["weight_hh"] = radius * torch.linalg.qr(w["weight_hh"])[0]
+    return w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"]
 
 
 # --- exercise: rnn-cell -------------------------------------------------------------
@@ -106,16 +114,15 @@ def _cell_terms(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
     }
 
 
+SHAPE_HINT = (
+    "torch stores weight_ih as (H, H_in) and weight_hh as (H, H): the math is "
+    "x @ w_ih.T and h @ w_hh.T"
+)
+
+
 def _call_cell(rnn_cell: Callable, *args) -> torch.Tensor:
-    try:
+    with core.explain((("cannot be multiplied", "size of tensor"), SHAPE_HINT)):
         return core.call("rnn_cell", rnn_cell, *args)
-    except core.CheckFailed as error:
-        if "cannot be multiplied" in str(error) or "size of tensor" in str(error):
-            core.fail(
-                f"{error} — torch stores weight_ih as (H, H_in) and weight_hh as "
-                "(H, H): the math is x @ w_ih.T and h @ w_hh.T"
-            )
-        raise
 
 
 def check_rnn_cell(
@@ -127,7 +134,7 @@ def check_rnn_cell(
 ) -> None:
     """rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh) against `lstm_ref.functional.rnn_cell`,
     batched and unbatched."""
-    g = torch.Generator().manual_seed(seed)
+    g = core.generator(seed)
     weights = rnn_weights(input_size, hidden_size, g)
     for shape in ((batch,), ()):
         x = torch.randn(*shape, input_size, generator=g, dtype=DTYPE)
@@ -144,9 +151,9 @@ def check_rnn_cell(
             tuple(expected.shape),
             "the next state has the shape of h",
         )
-        for cause, output in _cell_variants(*args).items():
-            if core.matches(got, output):
-                core.fail(f"rnn_cell differs from the reference ({kind}): {cause}")
+        cause = core.find_mistake(got, _cell_variants(*args), correct=expected)
+        if cause:
+            core.fail(f"rnn_cell differs from the reference ({kind}): {cause}")
         for term, term_args in _cell_terms(*args).items():
             if not core.matches(
                 _call_cell(rnn_cell, *term_args), reference_cell(*term_args)
@@ -183,6 +190,7 @@ def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
     }
 
 
+@core.forked_rng()  # lstm_ref.RNN draws its initial weights
 def check_rnn_forward(
     rnn_forward: Callable,
     seed: int = 0,
@@ -193,7 +201,7 @@ def check_rnn_forward(
 ) -> None:
     """rnn_forward(x, h_0, ...) -> (output, h_n) against one `lstm_ref.RNN` layer,
     batched and unbatched, with the reference rnn_cell in place of the learner's."""
-    g = torch.Generator().manual_seed(seed)
+    g = core.generator(seed)
     weights = rnn_weights(input_size, hidden_size, g)
     for shape in ((batch,), ()):
         kind = "batched" if shape else "unbatched"
@@ -202,11 +210,7 @@ def check_rnn_forward(
         args = (x, h_0, *weights)
         with core.using(rnn_forward, rnn_cell=reference_cell):
             got = core.call("rnn_forward", rnn_forward, *args)
-        if not isinstance(got, tuple | list) or len(got) != 2:
-            core.fail(
-                f"rnn_forward should return a pair (output, h_n), got "
-                f"{core.describe(got)}"
-            )
+        got = core.expect_pair("rnn_forward", got, "output", "h_n")
         output, h_n = reference_forward(*args)
         core.expect_shape(
             f"output ({kind})",
@@ -223,9 +227,10 @@ def check_rnn_forward(
         )
         if core.matches(got[0], output) and core.matches(got[1], h_n):
             continue
-        for cause, (out_bad, h_bad) in _forward_variants(*args).items():
-            if core.matches(got[0], out_bad) and core.matches(got[1], h_bad):
-                core.fail(f"rnn_forward ({kind}): {cause}")
+        known = _forward_variants(*args)
+        cause = core.find_mistake(got, known, correct=(output, h_n))
+        if cause:
+            core.fail(f"rnn_forward ({kind}): {cause}")
         if core.matches(got[0], output):
             core.fail(
                 f"rnn_forward ({kind}): output is right but h_n is not — h_n "
@@ -305,9 +310,11 @@ def check_prediction(norm_after_50_steps, with_tanh, steps: int = 50) -> None:
                 f"step: after {steps} steps the factors multiply"
             )
         if value > 0 and math.isclose(value, 1 / exact, rel_tol=0.2):
+            way = "shrink" if rho < 1 else "grow"
             core.fail(
-                f"for rho = {rho} you predicted {value:.3g}: the direction is "
-                "reversed — a radius below 1 makes the norm shrink"
+                f"for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
+                f"direction is reversed — a radius {'below' if rho < 1 else 'above'} "
+                f"1 makes the norm {way}, to rho**T"
             )
         core.fail(
             f"for rho = {rho} you predicted {value:.3g}; the measured norm is "
@@ -328,6 +335,7 @@ def check_prediction(norm_after_50_steps, with_tanh, steps: int = 50) -> None:
 # --- exercise: jacobian-norm --------------------------------------------------------
 
 
+@core.forked_rng()  # lstm_ref.RNN draws its initial weights
 def check_jacobian_norm(
     jacobian_norm: Callable,
     seed: int = 0,
@@ -339,7 +347,7 @@ def check_jacobian_norm(
     """jacobian_norm(x, h_0, ...) -> ‖∂h_L/∂h_0‖₂ (spectral norm) for sequences of
     the given lengths, with the reference rnn_forward and rnn_cell in place of the
     learner's."""
-    g = torch.Generator().manual_seed(seed)
+    g = core.generator(seed)
     weights = rnn_weights(input_size, hidden_size, g, radius)
     h_0 = torch.randn(hidden_size, generator=g, dtype=DTYPE) * 0.1
     for length in lengths:
@@ -355,10 +363,7 @@ def check_jacobian_norm(
                 "Jacobian of the last state h_L (output[-1], not all of "
                 "output) with respect to h_0"
             )
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            core.fail(f"jacobian_norm should return a number, got {core.describe(got)}")
+        value = core.expect_number("jacobian_norm", got)
         jacobian = reference_jacobian(x, h_0, *weights)
         expected = float(torch.linalg.matrix_norm(jacobian, ord=2))
         if math.isclose(value, expected, rel_tol=1e-9):
@@ -436,7 +441,7 @@ def check_clip_grad_norm(
     """clip_grad_norm(parameters, max_norm) against torch.nn.utils.clip_grad_norm_:
     a gradient above max_norm, one below it, a parameter without .grad, and the
     parameters passed as a generator (as net.parameters() is)."""
-    g = torch.Generator().manual_seed(seed)
+    g = core.generator(seed)
     base = math.sqrt(sum(math.prod(s) for s in shapes))  # norm of unit randn grads
     cases = {
         "a gradient of norm above max_norm": (10 * max_norm / base, None),
