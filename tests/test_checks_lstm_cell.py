@@ -8,96 +8,52 @@ references agree with torch.
 """
 
 import re
-import tomllib
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
+from grading import inprocess
 
 from autograder.checks import cell_diagnosis, core, gru
 from autograder.checks import lstm_cell as checks
 from lstm_ref import functional as ref
 
-ROOT = Path(__file__).resolve().parents[1]
-MASTER = ROOT / "solutions" / "02_lstm_cell" / "02_lstm_cell.ipynb"
-CATALOG = tomllib.loads((ROOT / "tests" / "mistakes" / "02_lstm_cell.toml").read_text())
-
-# exercise grade_id -> the names its answer cell defines
-EXERCISES = {
-    "forget-gate-predict": ("predicted_f", "forget_gate_claim"),
-    "lstm-gates": ("lstm_gates",),
-    "lstm-cell": ("lstm_cell",),
-    "num-parameters": ("num_parameters",),
-    "memory-cell": ("memory_params",),
-    "gru-cell": ("gru_cell",),
-}
-
-
-def master_cells(kind: str) -> dict[str, str]:
-    """grade_id -> source of the master's answer cells ("solution") or tests."""
-    nb = nbformat.read(MASTER, as_version=4)
-    return {
-        cell.metadata.nbgrader["grade_id"]: cell.source
-        for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get(kind)
-    }
-
-
-ANSWERS = master_cells("solution")
-TESTS = master_cells("grade")
-
-
-def namespace(sources: dict[str, str]) -> dict:
-    """Run the answer cells, in notebook order, in one namespace like a kernel."""
-    ns = {"torch": torch, "checks": checks}
-    for source in sources.values():
-        exec(compile(source, "<answer>", "exec"), ns)  # noqa: S102 - the master's code
-    return ns
-
-
-def outcomes(ns: dict, exercise: str) -> list[str | None]:
-    """The master's visible and hidden test cells' failure messages (None: passed)."""
-    results = []
-    for grade_id in (f"test-{exercise}", f"test-{exercise}-hidden"):
-        try:
-            exec(compile(TESTS[grade_id], grade_id, "exec"), ns)  # noqa: S102
-            results.append(None)
-        except core.CheckFailed as error:
-            results.append(str(error))
-    return results
+ID = "02_lstm_cell"
+MISTAKES = inprocess.mistakes(ID)
 
 
 def test_every_exercise_has_an_answer_cell_and_three_mistakes():
-    assert set(ANSWERS) == set(EXERCISES)
-    for exercise in EXERCISES:
-        assert sum(m["exercise"] == exercise for m in CATALOG["mistake"]) >= 3, exercise
+    assert inprocess.exercises(ID) == [
+        "forget-gate-predict",
+        "lstm-gates",
+        "lstm-cell",
+        "num-parameters",
+        "memory-cell",
+        "gru-cell",
+    ]
+    inprocess.assert_catalogued(ID)
 
 
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_master_solution_passes(exercise, capsys):
-    assert outcomes(namespace(ANSWERS), exercise) == [None, None]
-    lines = capsys.readouterr().out.splitlines()
-    cells = (f"test-{exercise}", f"test-{exercise}-hidden")
-    calls = sum(TESTS[g].count("check_") for g in cells)
-    assert len(lines) == calls and all(line.startswith("✓ ") for line in lines)
+def test_master_solutions_pass_visible_and_hidden_tests():
+    results = inprocess.run(ID)
+    assert len(results) == 12
+    inprocess.assert_all_pass(results)
+    inprocess.assert_rng_untouched(results)
 
 
-@pytest.mark.parametrize("mistake", CATALOG["mistake"], ids=lambda m: m["name"])
-def test_catalogued_mistake_is_caught_by_its_own_exercise(mistake, capsys):
-    exercise = mistake["exercise"]
-    source = ANSWERS[exercise]
-    assert source.count(mistake["old"]) == 1
-    broken = {**ANSWERS, exercise: source.replace(mistake["old"], mistake["new"])}
-    ns = namespace(broken)
-    messages = [m for m in outcomes(ns, exercise) if m is not None]
-    assert messages, "the mistake passed every test"
-    assert any(mistake["feedback"] in m for m in messages), messages
-    # Only an exercise whose answer uses a name this one defines can be affected.
-    names = EXERCISES[exercise]
-    for other, source in ANSWERS.items():
-        if other != exercise and any(name in source for name in names):
-            assert outcomes(ns, other) == [None, None], other
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
+def test_catalogued_mistake_is_caught_by_its_own_exercise(mistake):
+    inprocess.assert_caught(mistake)
+
+
+def test_the_release_stubs_fail_every_test():
+    inprocess.assert_stubs_fail(ID)
+
+
+def test_the_forget_gate_claim_is_checked_for_form_by_the_visible_test():
+    with pytest.raises(core.CheckFailed, match='"A", "B" or "C"'):
+        checks.check_forget_gate_prediction(0.88, "b")
+    with pytest.raises(core.CheckFailed, match="σ comes after|inside σ"):
+        checks.check_forget_gate_claim("A")
 
 
 def test_stub_raises_not_implemented():

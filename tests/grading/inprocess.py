@@ -111,17 +111,19 @@ def run(
     """Execute the master with `answers` (grade_id -> source; the master's solutions
     for the others) and return test grade_id -> Outcome. `only`: run just the test
     cells of these exercises. Errors in non-test cells propagate, except in answer
-    cells, where nbgrader would also go on (the tests then fail)."""
+    cells, where nbgrader would also go on (the tests then fail), and, when `answers`
+    are given, in the later cells that use them (a figure drawn with a wrong answer)."""
     sources = {**solutions(assignment), **(answers or {})}
     scope: dict = {"__name__": "__main__"}
     results = {}
+    tolerated = ("test", "answer") + (("given", "plain") if answers else ())
     with _fresh_kernel():
         for cell in cells(assignment):
             if cell.kind == "plain" and not plain:
                 continue
             if cell.kind == "test" and only and cell.exercise not in only:
                 continue
-            outcome = _execute(cell, sources, scope)
+            outcome = _execute(cell, sources, scope, tolerated)
             if cell.kind == "test":
                 results[cell.grade_id] = outcome
     return results
@@ -137,7 +139,12 @@ def namespace(assignment: str, answers: dict[str, str] | None = None) -> dict:
     return scope
 
 
-def _execute(cell: Cell, sources: dict[str, str], scope: dict) -> Outcome:
+def _execute(
+    cell: Cell,
+    sources: dict[str, str],
+    scope: dict,
+    tolerated: tuple[str, ...] = ("test", "answer"),
+) -> Outcome:
     source = sources[cell.grade_id] if cell.kind == "answer" else cell.source
     out, err = io.StringIO(), io.StringIO()
     error, before = None, torch.random.get_rng_state()
@@ -146,7 +153,7 @@ def _execute(cell: Cell, sources: dict[str, str], scope: dict) -> Outcome:
             code = compile(source, f"<{cell.grade_id or cell.kind}>", "exec")
             exec(code, scope)  # noqa: S102 - the master's own cells
         except Exception as raised:  # noqa: BLE001 - recorded, as nbgrader does
-            if cell.kind not in ("test", "answer"):
+            if cell.kind not in tolerated:
                 raise
             error = raised
     moved = not torch.equal(before, torch.random.get_rng_state())
