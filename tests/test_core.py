@@ -75,6 +75,35 @@ def test_other_errors_keep_their_traceback(kernel_outputs):
         assert len(error.traceback) > 1 and "not answered" not in shown([error])
 
 
+def release_cells(assignment: str, keys: list[str]) -> list[str]:
+    """Sources of a release notebook's setup cell and of the cells with these ids."""
+    path = ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    setup = next(c.source for c in nb.cells if c.cell_type == "code")
+    return [setup, *(by_id[k] for k in keys)]
+
+
+def test_the_release_says_not_answered_yet_in_a_kernel():
+    """01's release as a learner opens it: the stubs, run, then their tests."""
+    keys = ["rnn-cell", "test-rnn-cell", "predict-gradient-norm",
+            "test-predict-gradient-norm"]
+    nb = nbformat.v4.new_notebook()
+    sources = release_cells("01_rnn_limits", keys)
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120,
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    errors = [[o for o in c.outputs if o.output_type == "error"] for c in nb.cells]
+    assert errors[1] == []  # defining the stub function raises nothing
+    for cell, who in [(2, "rnn_cell"), (3, "this answer"),
+                      (4, "norm_after_50_steps")]:
+        (error,) = errors[cell]
+        assert error.ename == "CheckFailed" and len(error.traceback) == 1
+        assert error.evalue.startswith(f"{who} is not answered yet") or (
+            error.evalue.startswith("not answered yet") and who in error.evalue
+        ), error.evalue
+
+
 def test_outside_ipython_nothing_is_installed():
     import sys
 
