@@ -30,10 +30,9 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 # Tags of the values that do not cross as themselves.
-REF, ARG, MODULE, ARRAY, PACKED = (
+REF, ARG, ARRAY, PACKED = (
     "__lstm_ref__",
     "__lstm_arg__",
-    "__lstm_module__",
     "__lstm_ndarray__",
     "__lstm_packed__",
 )
@@ -111,8 +110,6 @@ def to_data(value: Any, args: dict[int, int], depth: int = 0) -> Any:
                 to_data(k, args, depth + 1): to_data(v, args, depth + 1)
                 for k, v in value.items()
             }
-        if isinstance(value, types.ModuleType):
-            return (MODULE, value.__name__)
         numpy = sys.modules.get("numpy")
         if numpy is not None and isinstance(value, numpy.generic):
             return value.item()
@@ -182,10 +179,10 @@ class Guard:
         self.found = ""
 
     def _add(self, name: str, obj: Any) -> None:
-        if isinstance(obj, types.ModuleType):
-            folder = getattr(obj, "__path__", [None])[0]
-            if folder:
-                self.folders.append((folder, name))
+        if isinstance(obj, types.ModuleType):  # a package's folder, or its file
+            where = getattr(obj, "__path__", [getattr(obj, "__file__", None)])[0]
+            if where:
+                self.folders.append((where, name))
         elif isinstance(obj, type):
             self.classes.append((obj, name))
             for member in vars(obj).values():
@@ -267,7 +264,13 @@ def state(context: dict) -> Iterator[dict]:
     torch.set_rng_state(context["rng"])
     torch.set_default_dtype(context["dtype"])
     after: dict = {}
-    with torch.set_grad_enabled(context["grad"]), warnings.catch_warnings():
+    quiet = io.StringIO()
+    with (
+        torch.set_grad_enabled(context["grad"]),
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(quiet),  # printing costs no points: nobody reads it
+        contextlib.redirect_stderr(quiet),
+    ):
         warnings.simplefilter("ignore")
         try:
             yield after

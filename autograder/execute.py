@@ -111,7 +111,7 @@ class ResilientExecute(OutputLimit, Execute):
 
     def link(self) -> remote.Link:
         if self._link is None:
-            client = BlockingKernelClient()
+            client = BlockingKernelClient(context=remote.bounded_context())
             client.load_connection_info(self.km.get_connection_info())
             client.start_channels(
                 shell=True, iopub=False, stdin=False, hb=False, control=False
@@ -126,6 +126,7 @@ class ResilientExecute(OutputLimit, Execute):
     def _close_link(self) -> None:
         if self._link is not None:
             self._link.client.stop_channels()
+            self._link.client.context.destroy(linger=0)
             self._link = None
 
     # ---- a dead kernel ----

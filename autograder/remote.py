@@ -27,6 +27,7 @@ import types
 from typing import Any
 
 import torch
+import zmq
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
@@ -63,6 +64,13 @@ class KernelGone(Exception):
 
 class Forbidden(CheckFailed):
     """The learner's code used what its exercise asks to implement."""
+
+
+def bounded_context() -> zmq.Context:
+    """A ZMQ context whose sockets drop a peer that sends more than REPLY_LIMIT."""
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, REPLY_LIMIT * 4 // 3 + 4096)
+    return context
 
 
 def learner_error(name: str, message: str) -> Exception:
@@ -183,8 +191,6 @@ class Link:
                 return self.proxy(value[1], value[2])
             if tag == agent.ARG and len(value) == 2 and value[1] < len(originals):
                 return originals[value[1]]
-            if tag == agent.MODULE and len(value) == 2:
-                return module_value(value[1])
             if tag == agent.ARRAY and len(value) == 2:
                 return value[1].numpy()
             if tag == agent.PACKED and len(value) == 5:
@@ -254,12 +260,6 @@ class Link:
     def forget(self) -> None:
         self.proxies.clear()
         self.request("forget")
-
-
-def module_value(name: str) -> types.ModuleType:
-    if not importable(name):
-        raise TypeError(f"a module ({name}) where the test expected your answer")
-    return importlib.import_module(name)
 
 
 def sendable(value: Any) -> Any:
@@ -393,12 +393,15 @@ class RemoteObject:
         return hash(_slot(self, "_id"))
 
 
+STAND_INS = ("builtins", "torch", "numpy")
+
+
 def stand_in(classes: list[str]) -> type:
     """The first class of a learner object's ancestry that the grader has itself
-    (torch's, numpy's, Python's): what `isinstance` checks see."""
+    (torch's, numpy's, Python's; never the checks'): what `isinstance` sees."""
     for dotted in classes:
         module, _, qualname = dotted.rpartition(".")
-        if module == "builtins" or importable(module):
+        if any(module == top or module.startswith(top + ".") for top in STAND_INS):
             try:
                 obj = importlib.import_module(module)
                 for part in qualname.split("."):
