@@ -29,6 +29,24 @@ from .core import (
     using,
 )
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+_AUTOGRAD = [
+    "torch.autograd.grad",
+    "torch.autograd.backward",
+    "torch.Tensor.backward",
+    "torch.autograd.functional",
+    "torch.func",
+    "torch._functorch",
+    "lstm_ref",
+]
+FORBIDDEN = {
+    "activation-backward": _AUTOGRAD,
+    "gates-backward": _AUTOGRAD,
+    "lstm-cell-backward": _AUTOGRAD,
+    "lstm-sequence-backward": _AUTOGRAD,
+}
+
 GATES = ("i", "f", "g", "o")
 CELL_KEYS = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
 SEQUENCE_KEYS = ("x", "h_0", "c_0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")

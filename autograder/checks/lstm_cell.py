@@ -19,6 +19,17 @@ from lstm_ref import functional as ref
 from . import core
 from .cell_diagnosis import diagnose_lstm_cell, diagnose_lstm_gates, reference_gates
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+_LSTM = ["torch.lstm_cell", "torch.lstm", "torch.nn.LSTMCell", "torch.nn.LSTM"]
+_GRU = ["torch.gru_cell", "torch.gru", "torch.nn.GRUCell", "torch.nn.GRU"]
+FORBIDDEN = {
+    "lstm-gates": [*_LSTM, "lstm_ref"],
+    "lstm-cell": [*_LSTM, "lstm_ref"],
+    "gru-cell": [*_GRU, "lstm_ref"],
+    "num-parameters": [*_LSTM, *_GRU, "torch.nn.RNNCell", "torch.nn.RNN", "lstm_ref"],
+}
+
 Tensor = torch.Tensor
 CLAIMS = ("A", "B", "C")
 
