@@ -186,7 +186,8 @@ class SealedKernelManager(AsyncKernelManager):
         ipc.mkdir()
         self.transport = "ipc"
         self.ip = str(ipc / "kernel")
-        self.connection_file = str(ipc / "kernel.json")
+        # Read-only inside: a restarted kernel reads it again.
+        self.connection_file = str(self._private / "kernel.json")
         (self._private / "passwd").write_text(
             f"learner:x:{UID}:{UID}:learner:{HOME}:/bin/sh\n"
         )
@@ -233,6 +234,9 @@ class SealedKernelManager(AsyncKernelManager):
             "--bind",
             ipc,
             ipc,
+            "--ro-bind",
+            self.connection_file,
+            self.connection_file,
             "--bind",
             str(self._scratch),
             HOME,

@@ -166,6 +166,7 @@ def test_kernel_cannot_write_outside_its_scratch(kernels, host):
         "/usr/x",
         "/etc/passwd",
         "/dev/x",
+        learner.km.connection_file,  # its own, read-only: a restart reads it
     ]
     targets = [str(p) for p in targets]
     results = learner.run(f"""
