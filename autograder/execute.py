@@ -54,6 +54,16 @@ class ResilientExecute(OutputLimit, Execute):
         "code in its kernel through proxies (autograder/trusted.py).",
     ).tag(config=True)
 
+    sealed = Bool(
+        False,
+        help="Run the learner's kernel in bubblewrap (autograder/sandbox.py).",
+    ).tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.sealed:  # nbgrader's Execute passes its manager class as an argument,
+            self.kernel_manager_class = SealedKernelManager  # which config can't beat
+
     def start_new_kernel(self, **kwargs) -> None:
         # The kernel's own log (not cells' output) would only clutter the terminal.
         kwargs.setdefault("stderr", subprocess.DEVNULL)
