@@ -87,7 +87,7 @@ def cmd_check(args) -> int:
     elif len(reports) == 1:
         report = reports[0]
         rows = [(e, points(s, m), line) for e, s, m, line in by_exercise(report)]
-        print(render(("exercise", "points", "feedback"), rows))
+        print(render(("exercise", "points", "feedback"), rows, wrap=True))
         print(f"total  {points(report.score, report.max_score)}  ({report.assignment})")
     else:
         rows = [
