@@ -12,10 +12,8 @@ forget-gate bias of an `nn.LSTM`.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -24,30 +22,20 @@ from lstm_ref import functional as ref
 
 from . import core
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+FORBIDDEN = {
+    "lstm-layer": [
+        "torch.lstm",
+        "torch.nn.LSTM",
+        "torch.nn.RNNBase",
+        "torch.lstm_cell",
+        "torch.nn.LSTMCell",
+        "lstm_ref",
+    ],
+}
+
 Tensor = torch.Tensor
-WEIGHTS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-
-
-@contextlib.contextmanager
-def float64() -> Iterator[None]:
-    """Checks run in float64; a learner's `torch.zeros(...)` must follow along."""
-    saved = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(saved)
-
-
-def own_rng(check: Callable) -> Callable:
-    """Run a check on a forked RNG: its seeding leaves the learner's RNG untouched."""
-
-    @functools.wraps(check)
-    def run(*args, **kwargs):
-        with torch.random.fork_rng():
-            return check(*args, **kwargs)
-
-    return run
 
 
 # --- the layer ---------------------------------------------------------------------
@@ -55,18 +43,7 @@ def own_rng(check: Callable) -> Callable:
 
 def make_params(input_size: int, hidden_size: int, seed: int) -> dict:
     """torch-named LSTM weights in float64, drawn like nn.LSTM's init."""
-    g = torch.Generator().manual_seed(seed)
-    k = hidden_size**-0.5
-    shapes = {
-        "weight_ih": (4 * hidden_size, input_size),
-        "weight_hh": (4 * hidden_size, hidden_size),
-        "bias_ih": (4 * hidden_size,),
-        "bias_hh": (4 * hidden_size,),
-    }
-    return {
-        name: (torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) * k
-        for name, shape in shapes.items()
-    }
+    return core.cell_weights(input_size, hidden_size, core.generator(seed))
 
 
 def reference_lstm_layer(x, params, state=None, batch_first=False):
@@ -83,32 +60,34 @@ def _not_carried(x, params, state, batch_first):
 
 
 def _output_mistakes(x, params, state, batch_first, expected) -> list:
-    """(wrong output, message) pairs for the output tensor."""
+    """(message, wrong output) pairs for the output tensor."""
     _, (h_n, _) = expected
-    mistakes = [
-        (_not_carried(x, params, state, batch_first),
-         "the state is not carried from step to step: feed each step the (h, c) "
-         "that the previous step returned, not the initial state"),
-        (h_n, "output should hold h_t of every time step, not only the last one "
-         "(that is h_n)"),
-        (h_n[0], "output should hold h_t of every time step, not only the last one"),
-    ]
     time_dim = 1 if batch_first else 0
     flipped = reference_lstm_layer(x.flip(time_dim), params, state, batch_first)[0]
-    mistakes += [
-        (flipped, "time runs backwards: step t = 1 first, up to t = L"),
-        (flipped.flip(time_dim), "time runs backwards: step t = 1 first, up to t = L"),
+    backwards = "time runs backwards: step t = 1 first, up to t = L"
+    transposed = (
+        "with batch_first=True the output is (N, L, H) too: batch_first applies to "
+        "the input and the output"
+        if batch_first
+        else "output is (L, N, H) when batch_first=False: transpose only when "
+        "batch_first is True"
+    )
+    return [
+        (
+            "the state is not carried from step to step: feed each step the (h, c) "
+            "that the previous step returned, not the initial state",
+            _not_carried(x, params, state, batch_first),
+        ),
+        (
+            "output should hold h_t of every time step, not only the last one "
+            "(that is h_n)",
+            h_n,
+        ),
+        ("output should hold h_t of every time step, not only the last one", h_n[0]),
+        (backwards, flipped),
+        (backwards, flipped.flip(time_dim)),
+        (transposed, expected[0].transpose(0, 1)),
     ]
-    output = expected[0]
-    if batch_first:
-        mistakes.append((output.transpose(0, 1),
-                         "with batch_first=True the output is (N, L, H) too: "
-                         "batch_first applies to the input and the output"))
-    else:
-        mistakes.append((output.transpose(0, 1),
-                         "output is (L, N, H) when batch_first=False: transpose "
-                         "only when batch_first is True"))
-    return mistakes
 
 
 def _state_hint(N: int, batch_first: bool) -> str:
@@ -124,30 +103,29 @@ def _state_hint(N: int, batch_first: bool) -> str:
 
 
 def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> None:
-    name = "lstm_layer"
-    if not (isinstance(got, tuple | list) and len(got) == 2):
-        core.fail(f"{name} ({case}) should return (output, (h_n, c_n)), got "
-                  f"{core.describe(got)}")
-    output, hc = got
+    name = f"lstm_layer ({case})"
+    output, hc = core.expect_pair(name, got, "output", "(h_n, c_n)")
     if not (isinstance(hc, tuple | list) and len(hc) == 2):
-        core.fail(f"{name} ({case}) should return (output, (h_n, c_n)): the second "
-                  f"item should be the pair (h_n, c_n), got {core.describe(hc)}")
+        core.fail(f"{name} should return (output, (h_n, c_n)): its second item "
+                  f"should be the pair (h_n, c_n), got {core.describe(hc)}")
+    h_n, c_n = hc
     exp_out, (exp_h, exp_c) = expected
-    for wrong, message in _output_mistakes(x, params, state, batch_first, expected):
-        if not core.matches(exp_out, wrong) and core.matches(output, wrong):
-            core.fail(f"{name} ({case}): output is wrong — {message}")
-    core.expect_close(f"{name} ({case}): output", output, exp_out)
+    known = _output_mistakes(x, params, state, batch_first, expected)
+    mistake = core.find_mistake(output, known, correct=exp_out)
+    if mistake:
+        core.fail(f"{name}: output is wrong — {mistake}")
+    core.expect_close(f"{name}: output", output, exp_out)
     N = exp_h.shape[1]
-    for label, got_s, exp_s in (("h_n", hc[0], exp_h), ("c_n", hc[1], exp_c)):
-        core.expect_tensor(f"{name} ({case}): {label}", got_s)
+    for label, got_s, exp_s in (("h_n", h_n, exp_h), ("c_n", c_n, exp_c)):
+        core.expect_tensor(f"{name}: {label}", got_s)
         if tuple(got_s.shape) != tuple(exp_s.shape) and got_s.numel() == exp_s.numel():
-            core.fail(f"{name} ({case}): {label} has shape {tuple(got_s.shape)}, "
+            core.fail(f"{name}: {label} has shape {tuple(got_s.shape)}, "
                       f"expected {tuple(exp_s.shape)} — {_state_hint(N, batch_first)}")
-        core.expect_close(f"{name} ({case}): {label}", got_s, exp_s,
+        core.expect_close(f"{name}: {label}", got_s, exp_s,
                           "the state after the last step")
 
 
-@own_rng
+@core.forked_rng()
 def check_lstm_layer(
     lstm_layer: Callable,
     L: int = 5,
@@ -169,7 +147,7 @@ def check_lstm_layer(
         ("time-major, state=None", x, None, False),
         ("batch_first=True, state=None", x.transpose(0, 1).contiguous(), None, True),
     ]
-    with core.using(lstm_layer, lstm_cell=ref.lstm_cell), float64():
+    with core.using(lstm_layer, lstm_cell=ref.lstm_cell), core.default_dtype():
         for case, xc, st, bf in cases:
             expected = reference_lstm_layer(xc, params, st, bf)
             try:
@@ -197,12 +175,6 @@ def _zero_state_hint(N: int, hidden_size: int) -> str:
 
 
 # --- predict before you run ------------------------------------------------------
-
-
-def _is_shape(value) -> bool:
-    return isinstance(value, tuple | list | torch.Size) and all(
-        isinstance(n, int) and not isinstance(n, bool) for n in value
-    )
 
 
 def _true_shapes(batch: int, length: int, input_size: int, hidden_size: int) -> dict:
@@ -238,7 +210,7 @@ def _shape_hints(key: str, batch: int, length: int, input_size: int,
     }
 
 
-@own_rng
+@core.forked_rng()
 def check_predicted_shapes(
     predicted, keys, batch: int, length: int, input_size: int, hidden_size: int
 ) -> None:
@@ -250,14 +222,10 @@ def check_predicted_shapes(
                   f"{core.describe(predicted)}")
     truth = _true_shapes(batch, length, input_size, hidden_size)
     for key in keys:
-        value = predicted.get(key, Ellipsis)
-        if value is Ellipsis or value is None:
-            core.fail(f'predicted["{key}"] is missing: write your prediction as a '
+        if key not in predicted:
+            core.fail(f'predicted["{key}"] is missing: add your prediction as a '
                       f"tuple of ints such as (2, 7, 5)")
-        if not _is_shape(value):
-            core.fail(f'predicted["{key}"] should be a tuple of ints such as '
-                      f"(2, 7, 5), got {value!r}")
-        got = tuple(value)
+        got = core.parse_shape(f'predicted["{key}"]', predicted[key])
         if got != truth[key]:
             hint = _shape_hints(key, batch, length, input_size, hidden_size).get(
                 got, "work it out from the documentation's (num_layers, N, H) and "
@@ -276,7 +244,7 @@ def _recall_expected(model, x) -> Tensor:
     return model.head(last)
 
 
-@own_rng
+@core.forked_rng()
 def check_recall_net(
     Recaller: type,
     num_classes: int = 3,
@@ -300,7 +268,7 @@ def check_recall_net(
             model = model.double()
             shape = (N, L, input_size) if batch_first else (L, N, input_size)
             x = torch.randn(shape, dtype=torch.float64)
-            with torch.no_grad(), float64():
+            with torch.no_grad(), core.default_dtype():
                 expected = _recall_expected(model, x)
                 got = core.call("Recaller.forward", model, x)
                 output, _ = model.rnn(x)
@@ -317,10 +285,10 @@ def check_recall_net(
             }
             layout = ("(N, L, H): take output[:, -1]" if batch_first
                       else "(L, N, H): take output[-1]")
-            for label, wrong in known.items():
-                if not core.matches(expected, wrong) and core.matches(got, wrong):
-                    core.fail(f"{what} returned the logits of {label} — with "
-                              f"batch_first={batch_first} the output is {layout}")
+            label = core.find_mistake(got, known, correct=expected)
+            if label:
+                core.fail(f"{what} returned the logits of {label} — with "
+                          f"batch_first={batch_first} the output is {layout}")
             core.expect_close(f"{what}(x) logits", got, expected,
                               f"logits are head(h of the last time step), shape (N, "
                               f"num_classes) = ({N}, {num_classes})")
@@ -342,15 +310,7 @@ def reference_cell_state_jacobian_norm(lstm: nn.LSTM, x: Tensor) -> float:
     return _jacobian_norm(lambda c_0: lstm(x, (zeros, c_0))[1][1], zeros)
 
 
-def _as_number(name: str, value) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value)
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return float(value)
-    core.fail(f"{name} should return one number (a float), got {core.describe(value)}")
-
-
-@own_rng
+@core.forked_rng()
 def check_cell_state_jacobian_norm(
     fn: Callable,
     input_size: int = 3,
@@ -365,8 +325,8 @@ def check_cell_state_jacobian_norm(
     g = torch.Generator().manual_seed(seed + 1)
     for T in lengths:
         x = torch.randn(T, input_size, generator=g, dtype=torch.float64)
-        with float64():
-            got = _as_number(name, core.call(name, fn, lstm, x))
+        with core.default_dtype():
+            got = core.expect_number(name, core.call(name, fn, lstm, x))
         expected = reference_cell_state_jacobian_norm(lstm, x)
         if abs(got - expected) <= 1e-8 + 1e-6 * abs(expected):
             continue
@@ -405,11 +365,9 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
 
 
 def _jacobian_hint(lstm: nn.LSTM, x: Tensor, got: float) -> str:
-    for hint, value in _jacobian_variants(lstm, x).items():
-        if abs(got - value) <= 1e-8 + 1e-6 * abs(value):
-            return hint
-    return ("differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
-            "(torch.autograd.functional.jacobian) and take the Frobenius norm")
+    hint = core.find_mistake(got, _jacobian_variants(lstm, x))
+    return hint or ("differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
+                    "(torch.autograd.functional.jacobian) and take the Frobenius norm")
 
 
 # --- forget-gate bias ---------------------------------------------------------------
@@ -420,7 +378,7 @@ def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
             for name, _ in lstm.named_parameters() if name.startswith("bias_ih")]
 
 
-@own_rng
+@core.forked_rng()
 def check_forget_bias(
     init_forget_bias: Callable,
     input_size: int = 3,
