@@ -10,7 +10,7 @@ PORT      ?= 8888
 BROWSER   ?= yes
 NOTEBOOKS ?= notebooks
 
-.PHONY: install test lab clean
+.PHONY: install test lab lab-instructor clean
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ test: $(STAMP)
 # JupyterLab on the student release: make lab [PORT=8899] [BROWSER=no] [NOTEBOOKS=dir]
 lab: $(STAMP)
 	$(BIN)/python -m autograder.lab --port $(PORT) --root $(NOTEBOOKS) \
+		$(if $(filter no,$(BROWSER)),--no-browser)
+
+# JupyterLab for instructors: the formgrader and nbgrader's assignment tools, on the
+# whole course (masters in solutions/): make lab-instructor [PORT=8899] [BROWSER=no]
+lab-instructor: $(STAMP)
+	$(BIN)/python -m autograder.lab --instructor --port $(PORT) \
 		$(if $(filter no,$(BROWSER)),--no-browser)
 
 clean:

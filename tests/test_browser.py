@@ -1,14 +1,17 @@
 """The front door in a real browser: `make lab`, a release notebook, nbgrader's
-Validate button.
+Validate button; and `make lab-instructor`, with the formgrader.
 
 Starts JupyterLab exactly as the README says (`make lab PORT=… BROWSER=no`) on a copy
-of the release, drives Debian's Chromium with Playwright, runs all cells, fills one
-exercise with its correct answer, presses nbgrader's Validate button and reads the
-report. The screenshots land in `artifacts/browser/`.
+of the release, drives Debian's Chromium with Playwright, checks that the learner sees
+no instructor tools and no news popup, runs all cells, fills one exercise with its
+correct answer, presses nbgrader's Validate button and reads the report. Then
+`make lab-instructor` shows the formgrader and the Create Assignment sidebar. The
+screenshots land in `artifacts/browser/`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -72,16 +75,30 @@ def lab(tmp_path):
     """`make lab` on a copy of the release; yields (url with token, notebook folder)."""
     notebooks = tmp_path / "notebooks"
     shutil.copytree(REPO / "notebooks", notebooks)
+    with running(tmp_path, "lab", f"NOTEBOOKS={notebooks}") as url:
+        yield url, notebooks
+
+
+@pytest.fixture
+def instructor_lab(tmp_path):
+    """`make lab-instructor`; yields the url with its token."""
+    with running(tmp_path, "lab-instructor") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running(tmp_path, target, *variables):
+    """`make <target> PORT=… BROWSER=no …` until the block ends: yields its url."""
     port = free_port()
     log = (tmp_path / "lab.log").open("w+")
     server = subprocess.Popen(
         [
             "make",
             "--no-print-directory",
-            "lab",
+            target,
             f"PORT={port}",
             "BROWSER=no",
-            f"NOTEBOOKS={notebooks}",
+            *variables,
         ],
         cwd=REPO,
         stdout=log,
@@ -99,7 +116,7 @@ def lab(tmp_path):
             assert server.poll() is None, (tmp_path / "lab.log").read_text()
             assert time.monotonic() < deadline, "JupyterLab did not start in 300 s"
             time.sleep(0.5)
-        yield found.group(0), notebooks
+        yield found.group(0)
     finally:
         subprocess.run(["kill", "--", f"-{server.pid}"], check=False)
         server.wait(timeout=30)
@@ -124,6 +141,10 @@ def test_validate_button_reports_on_a_learner_notebook(lab):
         page.wait_for_selector(
             ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
         )
+        page.wait_for_timeout(5_000)  # JupyterLab asks about news soon after loading
+        page.screenshot(path=str(ARTIFACTS / "learner_lab.png"))
+        assert page.get_by_text("Jupyter news").count() == 0, "the news popup is shown"
+        assert instructor_tools(page) == set(), "the learner sees instructor tools"
 
         # Run all cells as a learner would, from the menu.
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -161,3 +182,42 @@ def test_validate_button_reports_on_a_learner_notebook(lab):
     assert other_test in report, report
     assert filled_test not in report, report
     assert release.read_text() != before, "Validate saves the notebook first"
+
+
+INSTRUCTOR_TOOLS = {"Formgrader", "Course List", "Create assignment"}
+
+
+def instructor_tools(page) -> set[str]:
+    """The instructor's entries of the Nbgrader menu, plus "Create Assignment" if its
+    sidebar is there."""
+    tabs = page.locator(".lm-TabBar-tab").evaluate_all(
+        "tabs => tabs.map(tab => tab.getAttribute('title') || '')"
+    )
+    found = {"Create Assignment"} & {t.removeprefix("Nbgrader ") for t in tabs}
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    items = set(page.locator(".lm-Menu-itemLabel").all_inner_texts())
+    page.keyboard.press("Escape")
+    assert "Assignment List" in items  # the menu is there, with the learner's entry
+    return found | (items & INSTRUCTOR_TOOLS)
+
+
+def test_instructor_lab_has_the_formgrader(instructor_lab):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(instructor_lab)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(
+            timeout=120_000
+        )
+        page.wait_for_timeout(5_000)
+        assert page.get_by_text("Jupyter news").count() == 0, "the news popup is shown"
+        assert instructor_tools(page) == INSTRUCTOR_TOOLS | {"Create Assignment"}
+        page.goto(instructor_lab.replace("/lab?", "/formgrader?"))
+        page.get_by_text("Manage Assignments").first.wait_for(timeout=120_000)
+        # the course's masters, listed from solutions/ through nbgrader_config.py
+        page.get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "formgrader.png"))
+        browser.close()
