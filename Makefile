@@ -10,7 +10,7 @@ PORT      ?= 8888
 BROWSER   ?= yes
 NOTEBOOKS ?= notebooks
 
-.PHONY: install test lab lab-instructor clean
+.PHONY: install test lab lab-instructor clean classroom
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ lab: $(STAMP)
 lab-instructor: $(STAMP)
 	$(BIN)/python -m autograder.lab --instructor --port $(PORT) \
 		$(if $(filter no,$(BROWSER)),--no-browser)
+
+# JupyterHub for a class on this machine, as root (README: "A class on JupyterHub").
+# Settings through the environment: make classroom LSTM_CLASSROOM_PORT=8000 …
+LSTM_CLASSROOM_PREFIX ?= /opt/lstm-classroom
+classroom:
+	LSTM_CLASSROOM_PREFIX=$(LSTM_CLASSROOM_PREFIX) classroom/setup.sh
+	LSTM_CLASSROOM_PREFIX=$(LSTM_CLASSROOM_PREFIX) \
+		exec $(LSTM_CLASSROOM_PREFIX)/venv/bin/jupyterhub -f $(abspath classroom/jupyterhub_config.py)
 
 clean:
 	rm -rf .course solutions_executed artifacts .pytest_cache

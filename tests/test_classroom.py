@@ -279,20 +279,24 @@ def student_submits(browser, url: str, person: Person, mistake) -> object:
     return page
 
 
-def formgrader_scores(page, url: str, person: Person) -> dict[str, str]:
+def formgrader_scores(page, students: list[Person]) -> dict[str, str]:
     """The formgrader inside the instructor's JupyterLab (an iframe): student -> the
     Overall Score of their submission, as its Manual Grading page shows it."""
     menu(page, "Nbgrader", "Formgrader")
     frame = page.frame_locator("iframe").first
     frame.get_by_role("link", name="Manual Grading").click(timeout=60 * SECONDS)
-    frame.get_by_role("link", name=ASSIGNMENT).first.click()  # the assignment
-    frame.get_by_role("link", name=ASSIGNMENT).last.click()  # its notebook
-    frame.get_by_text("Show All Names").click()
+    frame.locator(f'a[href$="/gradebook/{ASSIGNMENT}"]').click()
+    frame.locator(f'a[href$="/gradebook/{ASSIGNMENT}/{ASSIGNMENT}"]').click()
     rows = frame.locator("table tbody tr")
-    rows.first.wait_for(timeout=60 * SECONDS)
+    rows.filter(has_text="Submission #").first.wait_for(timeout=60 * SECONDS)
+    frame.get_by_text("Show All Names").click()  # submissions are anonymous at first
+    found = {}
+    for person in students:
+        name = frame.get_by_text(person.name, exact=True)
+        name.wait_for(timeout=60 * SECONDS)
+        found[person.name] = rows.filter(has=name).locator("td").nth(2).inner_text()
     page.screenshot(path=str(ARTIFACTS / "formgrader.png"))
-    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
-    return {row[1].strip(): row[2].strip() for row in cells}
+    return found
 
 
 def student_reads_feedback(page, person: Person) -> str:
@@ -303,6 +307,9 @@ def student_reads_feedback(page, person: Person) -> str:
     page.locator(".jp-DirListing-item", has_text=".html").first.dblclick()
     viewer = page.frame_locator(".jp-MainAreaWidget iframe").last
     viewer.get_by_text("Score:").first.wait_for(timeout=60 * SECONDS)
+    mistake = viewer.get_by_text(MISTAKE.feedback).first
+    if mistake.count():  # show the feedback line in the screenshot
+        mistake.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"feedback-{person.name}.png"))
     return viewer.locator("body").inner_text()
 
@@ -339,7 +346,7 @@ def test_a_class_on_jupyterhub(classroom):
                     teacher,
                     f"submission/{ASSIGNMENT}/{person.name}/autograde",
                 )
-            assert formgrader_scores(instructor, url, teacher) == {
+            assert formgrader_scores(instructor, [right, wrong]) == {
                 right.name: f"{full:g} / {full:g}",
                 wrong.name: f"{with_mistake:g} / {full:g}",
             }
@@ -352,9 +359,11 @@ def test_a_class_on_jupyterhub(classroom):
                 feedback = student_reads_feedback(pages[person.name], person)
                 assert f"(Score: {score:.1f} / {full:.1f})" in feedback, feedback[:500]
                 assert (MISTAKE.feedback in feedback) == (person is wrong)
-        finally:
+        except Exception:
             for i, page in enumerate(p for c in browser.contexts for p in c.pages):
-                page.screenshot(path=str(ARTIFACTS / f"last-{i}.png"))
+                page.screenshot(path=str(ARTIFACTS / f"failed-{i}.png"))
+            raise
+        finally:
             browser.close()
 
     # As each student's own UID: the other's work and the exchange's secrets are out

@@ -39,6 +39,8 @@ RUN_ELSEWHERE = {
     "test_release_regenerates_and_check_finds_drift",
     ".venv/bin/lstm-course solutions": "tests/test_readme.py::"
     "test_solutions_proves_a_master",
+    "make classroom": "tests/test_classroom.py::test_a_class_on_jupyterhub",
+    "classroom/add-user.sh": "tests/test_classroom.py::test_a_class_on_jupyterhub",
 }
 
 
