@@ -1,9 +1,10 @@
-"""Checks for 07_training: a batch pipeline, a classifier head on h_n, a training loop.
+"""Checks for 07_training: predicted shapes, a batch pipeline, a training loop.
 
 The references live here too (`reference_make_batch`, `ReferenceClassifier`): an
 exercise that builds on an earlier one is graded with them in place of the learner's
-earlier answer. Final states are compared with `lstm_ref` run on each sequence alone,
-so a batch that pads or orders sequences wrongly cannot agree by accident.
+earlier answer. Predicted shapes are read by `core.parse_shape` and compared with a
+real `nn.LSTM`; `make_batch` is judged by unpacking what it packed. The classifier
+exercise has its own module, `classifier`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import functools
 import io
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
 from sklearn.datasets import load_digits
@@ -24,7 +25,6 @@ from torch.nn.utils.rnn import (
     pad_sequence,
 )
 
-import lstm_ref
 from autograder.checks import core
 
 # The LSTM whose shapes the learner predicts (the notebook builds the same one).
@@ -100,30 +100,15 @@ def _random_sequences(lengths, features: int, seed: int) -> list[torch.Tensor]:
     ]
 
 
-@contextlib.contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed torch for a check without disturbing the notebook's random stream."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+# The training checks' name for core's seeding (a fork of torch's RNG).
+_seeded = core.forked_rng
 
 
 # --- exercise 1: predict the shapes ---------------------------------------------------
 
 
-def _as_shape(name: str, value) -> tuple:
-    if isinstance(value, torch.Size | tuple | list) and all(
-        isinstance(n, int) and not isinstance(n, bool) for n in value
-    ):
-        return tuple(value)
-    core.fail(
-        f"{name} should be a shape written as a tuple of ints, e.g. (2, 3); "
-        f"got {value!r}"
-    )
-
-
 def _actual_shapes(input_shape: tuple) -> dict[str, tuple]:
-    with _seeded(0):
+    with core.forked_rng(0):
         lstm = nn.LSTM(**PREDICT_LSTM)
     with torch.no_grad():
         output, (h_n, c_n) = lstm(torch.zeros(input_shape))
@@ -135,31 +120,46 @@ def _actual_shapes(input_shape: tuple) -> dict[str, tuple]:
 
 
 def _shape_mistakes(expected: dict[str, tuple], batched: bool) -> dict:
-    """Wrong shapes learners write, each with the reason."""
+    """(tensor, wrong shape) -> the reason, for the wrong shapes learners write."""
     H = PREDICT_LSTM["hidden_size"]
     layers = PREDICT_LSTM["num_layers"]
+    states = ("h_n", "c_n")
     if not batched:
-        return {
-            (1, *expected["output"]): "an unbatched input (L, H_in) gives an unbatched "
-            "output (L, D*H_out): no batch dimension is added",
-            (expected["h_n"][0], 1, H): "an unbatched input gives unbatched h_n "
-            "(D*num_layers, H_out): no batch dimension is added",
-            (layers, H): "h_n stacks num_layers * D = 2 * 2 final states, one per "
-            "layer and direction",
-            (expected["output"][0], H): "output concatenates both directions: "
-            "D*H_out features per step",
+        L = expected["output"][0]
+        found = {
+            ("output", (1, *expected["output"])): "an unbatched input (L, H_in) "
+            "gives an unbatched output (L, D*H_out): no batch dimension is added",
+            ("output", (L, H)): "output concatenates both directions: D*H_out "
+            "features per step",
         }
+        for name in states:
+            found[name, (expected["h_n"][0], 1, H)] = (
+                f"an unbatched input gives an unbatched {name} (D*num_layers, H_out):"
+                " no batch dimension is added"
+            )
+            found[name, (layers, H)] = (
+                f"{name} stacks num_layers * D = 2 * 2 final states, one per layer "
+                "and direction"
+            )
+        return found
     N, L, _ = expected["output"]
-    return {
-        (N, L, H): "output concatenates both directions: D*H_out = 2*16 = 32 features",
-        (L, N, 2 * H): "batch_first=True makes output (N, L, D*H_out)",
-        (N, 2 * layers, H): "h_n and c_n ignore batch_first: they are always "
-        "(D*num_layers, N, H_out)",
-        (layers, N, H): "h_n and c_n stack num_layers * D = 2 * 2 final states, one "
-        "per layer and direction",
-        (2 * layers, N, 2 * H): "h_n and c_n keep the directions apart (first axis), "
-        "each H_out = 16 wide",
+    found = {
+        ("output", (N, L, H)): "output concatenates both directions: D*H_out = "
+        "2*16 = 32 features",
+        ("output", (L, N, 2 * H)): "batch_first=True makes output (N, L, D*H_out)",
     }
+    for name in states:
+        found[name, (N, 2 * layers, H)] = (
+            f"{name} ignores batch_first: it is always (D*num_layers, N, H_out)"
+        )
+        found[name, (layers, N, H)] = (
+            f"{name} stacks num_layers * D = 2 * 2 final states, one per layer and "
+            "direction"
+        )
+        found[name, (2 * layers, N, 2 * H)] = (
+            f"{name} keeps the directions apart (first axis), each H_out = 16 wide"
+        )
+    return found
 
 
 def _check_shapes(
@@ -168,9 +168,9 @@ def _check_shapes(
     expected = _actual_shapes(input_shape)
     mistakes = _shape_mistakes(expected, batched)
     for kind, value in predictions.items():
-        got = _as_shape(f"{prefix}_{kind}", value)
+        got = core.parse_shape(f"{prefix}_{kind}", value, example=(2, 3, 4))
         if got != expected[kind]:
-            reason = mistakes.get(got, "run the cell below and compare")
+            reason = mistakes.get((kind, got), "run the cell below and compare")
             core.fail(
                 f"{prefix}_{kind} = {got} is not the shape nn.LSTM gives for an "
                 f"input {input_shape} — {reason}"
@@ -201,33 +201,22 @@ def check_single_shapes(single_output, single_h_n) -> None:
 # --- exercise 2: make_batch -----------------------------------------------------------
 
 
-def _call_make_batch(make_batch: Callable, sequences: list[torch.Tensor]):
-    try:
-        with core.quiet():
-            return make_batch(list(sequences))
-    except (NotImplementedError, core.CheckFailed):
-        raise
-    except Exception as error:  # noqa: BLE001 - any learner error becomes feedback
-        text = str(error)
-        if "enforce_sorted" in text:
-            hint = (
-                "the lengths are not sorted: pass enforce_sorted=False so "
-                "pack_padded_sequence sorts them and remembers the order"
-            )
-        elif "batch_size" in text or "batch_first" in text:
-            hint = _LAYOUT
-        else:
-            hint = "see the hints above the cell"
-        core.fail(
-            f"make_batch(list of {len(sequences)} sequences) raised "
-            f"{type(error).__name__}: {error} — {hint}"
-        )
-
-
 _LAYOUT = (
     "pad_sequence and pack_padded_sequence must agree on the layout: pass "
     "batch_first=True to both"
 )
+
+
+def _call_make_batch(make_batch: Callable, sequences: list[torch.Tensor]):
+    rules = (
+        ("enforce_sorted", "the lengths are not sorted: pass enforce_sorted=False so "
+         "pack_padded_sequence sorts them and remembers the order"),
+        (("batch_size", "batch_first"), _LAYOUT),
+        ("", "see the hints above the cell"),
+    )  # fmt: skip
+    with core.explain(*rules):
+        result = core.call("make_batch", make_batch, list(sequences))
+    return core.expect_pair("make_batch", result, "packed", "lengths")
 
 
 def check_make_batch(
@@ -237,15 +226,9 @@ def check_make_batch(
     sequence whole and in the order given."""
     sequences = _random_sequences(lengths, features, seed)
     originals = [s.clone() for s in sequences]
-    result = _call_make_batch(make_batch, sequences)
-    if not (isinstance(result, tuple) and len(result) == 2):
-        core.fail(
-            f"make_batch should return a pair (packed, lengths), got "
-            f"{core.describe(result)}"
-        )
+    packed, got_lengths = _call_make_batch(make_batch, sequences)
     if any(not torch.equal(s, o) for s, o in zip(sequences, originals, strict=True)):
         core.fail("make_batch changed the sequences it was given; build new tensors")
-    packed, got_lengths = result
     if not isinstance(packed, PackedSequence):
         core.fail(
             f"make_batch should return a PackedSequence first (from "
@@ -280,10 +263,14 @@ def check_make_batch(
 
 
 def _check_lengths(got, lengths, features: int) -> None:
-    try:
-        got = [int(n) for n in got]
-    except (TypeError, ValueError):
-        core.fail(f"lengths should be a tensor of ints, got {core.describe(got)}")
+    """The docstring's promise: a tensor of the N lengths, int64, in input order."""
+    if not isinstance(got, torch.Tensor) or got.dtype != torch.int64 or got.dim() != 1:
+        kind = f"a {got.dtype} tensor" if isinstance(got, torch.Tensor) else None
+        core.fail(
+            f"lengths should be a 1-D int64 tensor, got {kind or core.describe(got)}"
+            " — torch.tensor([len(s) for s in sequences]) is one"
+        )
+    got = got.tolist()
     if got == list(lengths):
         return
     if got == sorted(lengths, reverse=True) != list(lengths):
@@ -302,192 +289,6 @@ def _unpack(packed: PackedSequence) -> list[torch.Tensor]:
     """The sequences a PackedSequence holds, in its original order."""
     padded, lengths = pad_packed_sequence(packed, batch_first=True)
     return [row[:n] for row, n in zip(padded, lengths.tolist(), strict=True)]
-
-
-def _reference_lstm(
-    input_size, hidden_size, num_layers, bidirectional, state_dict=None, seed: int = 0
-) -> lstm_ref.LSTM:
-    with _seeded(seed):
-        lstm = lstm_ref.LSTM(
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            batch_first=True,
-            dtype=torch.float64,
-        )
-    if state_dict is not None:
-        lstm.load_state_dict({k: v.double() for k, v in state_dict.items()})
-    return lstm
-
-
-# --- exercise 3: the classifier -------------------------------------------------------
-
-
-def _build(cls: Callable, sizes: dict, seed: int) -> nn.Module:
-    with _seeded(seed):
-        model = core.call(cls.__name__, cls, **sizes)
-    if not isinstance(model, nn.Module):
-        core.fail(
-            f"{cls.__name__}(...) should build an nn.Module, got {type(model).__name__}"
-        )
-    return model.double()
-
-
-def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
-    """The model's one nn.LSTM and its head, checked against the sizes asked for."""
-    lstms = [m for m in model.modules() if isinstance(m, nn.LSTM)]
-    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if len(lstms) != 1 or len(heads) != 1:
-        core.fail(
-            f"the classifier should hold one nn.LSTM and one nn.Linear head; "
-            f"found {len(lstms)} nn.LSTM and {len(heads)} nn.Linear"
-        )
-    (lstm,), (head,) = lstms, heads
-    D = 2 if sizes["bidirectional"] else 1
-    for name in ("input_size", "hidden_size", "num_layers", "bidirectional"):
-        if getattr(lstm, name) != sizes[name]:
-            core.fail(
-                f"nn.LSTM has {name}={getattr(lstm, name)}, but "
-                f"the classifier was asked for {name}={sizes[name]}"
-            )
-    if not lstm.batch_first:
-        core.fail(
-            "nn.LSTM was built with batch_first=False, but batches come as "
-            "(N, L, features): pass batch_first=True"
-        )
-    if head.in_features != D * sizes["hidden_size"]:
-        reason = (
-            " — a bidirectional head reads both directions of the last layer"
-            if D == 2 and head.in_features == sizes["hidden_size"]
-            else ""
-        )
-        core.fail(
-            f"the head reads {head.in_features} features, expected D*hidden_size "
-            f"= {D * sizes['hidden_size']}{reason}"
-        )
-    if head.out_features != sizes["num_classes"]:
-        core.fail(
-            f"the head gives {head.out_features} scores, expected num_classes = "
-            f"{sizes['num_classes']}"
-        )
-    return lstm, head
-
-
-def _wrong_heads(head, states, sizes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The right logits, and those of the usual mistakes keyed by their reason."""
-    output_last, h_n, c_n = states
-    bidirectional = sizes["bidirectional"]
-    right = head(_last_layer(h_n, bidirectional))
-    N = h_n.shape[1]
-    wrong = {
-        "it reads c_n, the cell state: the classifier reads h_n, the hidden state "
-        "(what the LSTM outputs)": head(_last_layer(c_n, bidirectional)),
-        "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
-        "log_softmax itself": right.softmax(-1),
-        "it applies log_softmax: return raw logits, nn.CrossEntropyLoss applies "
-        "log_softmax itself": right.log_softmax(-1),
-    }
-    if bidirectional:
-        wrong[
-            "it reads output[:, -1]: for the reverse direction that is its state "
-            "after ONE step (only the last row). Read h_n: torch.cat([h_n[-2], "
-            "h_n[-1]], dim=-1)"
-        ] = head(output_last)
-        if h_n.shape[0] == 2:
-            wrong[
-                "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
-                "entries of the batch: index h_n[-2] and h_n[-1] and concatenate"
-            ] = head(h_n.reshape(N, -1))
-    if sizes["num_layers"] > 1:
-        first = h_n[:2] if bidirectional else h_n[:1]
-        wrong[
-            "it reads the first layer (h_n[0]): h_n is (num_layers*D, N, H) with "
-            "the last layer at the end, h_n[-1] (and h_n[-2] for its reverse "
-            "direction)"
-        ] = head(_last_layer(first, bidirectional))
-    return right, wrong
-
-
-def _reference_states(lstm: nn.LSTM, sequences: list[torch.Tensor]):
-    """Each sequence run alone through lstm_ref with the model's weights:
-    (output at the last step, h_n, c_n) stacked over the batch."""
-    ref = _reference_lstm(
-        lstm.input_size,
-        lstm.hidden_size,
-        lstm.num_layers,
-        lstm.bidirectional,
-        state_dict=lstm.state_dict(),
-    )
-    outs, hs, cs = [], [], []
-    for sequence in sequences:
-        output, (h_n, c_n) = ref(sequence.unsqueeze(0))
-        outs.append(output[0, -1])
-        hs.append(h_n[:, 0])
-        cs.append(c_n[:, 0])
-    return torch.stack(outs), torch.stack(hs, dim=1), torch.stack(cs, dim=1)
-
-
-def _forward(model: nn.Module, x, packed: bool) -> torch.Tensor:
-    try:
-        return core.call("model", model, x)
-    except core.CheckFailed as failure:
-        if packed and ("tuple" in str(failure) or "PackedSequence" in str(failure)):
-            core.fail(
-                f"{failure} — for packed input, `output` is a PackedSequence "
-                f"(a named tuple of data and batch sizes), not a padded "
-                f"tensor: read the final states from h_n"
-            )
-        raise
-
-
-def check_digit_classifier(
-    DigitClassifier: Callable,
-    input_size: int = 3,
-    hidden_size: int = 5,
-    num_classes: int = 4,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    lengths=(6, 6, 6),
-    seed: int = 0,
-) -> None:
-    """DigitClassifier(...)(x) must give head(h_n of the last layer) as raw logits,
-    for a batch-first tensor when all lengths agree, else for a PackedSequence."""
-    sizes = dict(
-        input_size=input_size,
-        hidden_size=hidden_size,
-        num_classes=num_classes,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-    )
-    model = _build(DigitClassifier, sizes, seed)
-    lstm, head = _parts(model, sizes)
-    sequences = _random_sequences(lengths, input_size, seed + 1)
-    packed = len(set(lengths)) > 1
-    x = reference_make_batch(sequences)[0] if packed else torch.stack(sequences)
-    what = "a PackedSequence" if packed else f"a tensor {tuple(x.shape)}"
-    with torch.no_grad():
-        logits = _forward(model, x, packed)
-        right, wrong = _wrong_heads(head, _reference_states(lstm, sequences), sizes)
-    core.expect_shape(
-        f"the logits for {what}",
-        logits,
-        tuple(right.shape),
-        "one row of num_classes scores per sequence",
-    )
-    if not core.matches(logits, right, atol=1e-10):
-        for reason, mistake in wrong.items():
-            if core.matches(logits, mistake, atol=1e-10):
-                core.fail(f"the logits for {what} are wrong — {reason}")
-        core.expect_close(
-            f"the logits for {what}",
-            logits,
-            right,
-            "the head should read h_n of the last layer",
-            atol=1e-10,
-        )
-    kind = f"{num_layers}-layer {'bidirectional ' if bidirectional else ''}LSTM"
-    core.passed(f"DigitClassifier ({kind}) gives head(h_n) for {what}")
 
 
 # --- exercise 4: the training loop ----------------------------------------------------

@@ -1,0 +1,208 @@
+"""Checks for 07_training's classifier exercise: `DigitClassifier`, an nn.LSTM and a
+linear head on the last layer's final h.
+
+The learner's model is built, its one nn.LSTM and one nn.Linear are checked against
+the sizes asked for, and its logits are compared with its own head applied to the
+final states `lstm_ref` computes from the model's weights, each sequence run alone
+(so packing mistakes cannot agree by accident). Wrong logits are matched against the
+usual mistakes: c_n read, softmax applied, output[:, -1] read for the reverse
+direction, h_n reshaped, the first layer read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+import lstm_ref
+from autograder.checks import core
+from autograder.checks.training import (
+    _last_layer,
+    _random_sequences,
+    reference_make_batch,
+)
+
+
+def _reference_lstm(
+    input_size, hidden_size, num_layers, bidirectional, state_dict=None, seed: int = 0
+) -> lstm_ref.LSTM:
+    with core.forked_rng(seed):
+        lstm = lstm_ref.LSTM(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=True,
+            dtype=torch.float64,
+        )
+    if state_dict is not None:
+        lstm.load_state_dict({k: v.double() for k, v in state_dict.items()})
+    return lstm
+
+
+def _build(cls: Callable, sizes: dict, seed: int) -> nn.Module:
+    with core.forked_rng(seed):
+        model = core.call(cls.__name__, cls, **sizes)
+    if not isinstance(model, nn.Module):
+        core.fail(
+            f"{cls.__name__}(...) should build an nn.Module, got {type(model).__name__}"
+        )
+    return model.double()
+
+
+def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
+    """The model's one nn.LSTM and its head, checked against the sizes asked for."""
+    lstms = [m for m in model.modules() if isinstance(m, nn.LSTM)]
+    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if len(lstms) != 1 or len(heads) != 1:
+        core.fail(
+            f"the classifier should hold one nn.LSTM and one nn.Linear head; "
+            f"found {len(lstms)} nn.LSTM and {len(heads)} nn.Linear"
+        )
+    (lstm,), (head,) = lstms, heads
+    D = 2 if sizes["bidirectional"] else 1
+    for name in ("input_size", "hidden_size", "num_layers", "bidirectional"):
+        if getattr(lstm, name) != sizes[name]:
+            core.fail(
+                f"nn.LSTM has {name}={getattr(lstm, name)}, but "
+                f"the classifier was asked for {name}={sizes[name]}"
+            )
+    if not lstm.batch_first:
+        core.fail(
+            "nn.LSTM was built with batch_first=False, but batches come as "
+            "(N, L, features): pass batch_first=True"
+        )
+    if head.in_features != D * sizes["hidden_size"]:
+        reason = (
+            " — a bidirectional head reads both directions of the last layer"
+            if D == 2 and head.in_features == sizes["hidden_size"]
+            else ""
+        )
+        core.fail(
+            f"the head reads {head.in_features} features, expected D*hidden_size "
+            f"= {D * sizes['hidden_size']}{reason}"
+        )
+    if head.out_features != sizes["num_classes"]:
+        core.fail(
+            f"the head gives {head.out_features} scores, expected num_classes = "
+            f"{sizes['num_classes']}"
+        )
+    return lstm, head
+
+
+def _wrong_heads(head, states, sizes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The right logits, and those of the usual mistakes keyed by their reason."""
+    output_last, h_n, c_n = states
+    bidirectional = sizes["bidirectional"]
+    right = head(_last_layer(h_n, bidirectional))
+    N = h_n.shape[1]
+    wrong = {
+        "it reads c_n, the cell state: the classifier reads h_n, the hidden state "
+        "(what the LSTM outputs)": head(_last_layer(c_n, bidirectional)),
+        "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
+        "log_softmax itself": right.softmax(-1),
+        "it applies log_softmax: return raw logits, nn.CrossEntropyLoss applies "
+        "log_softmax itself": right.log_softmax(-1),
+    }
+    if bidirectional:
+        wrong[
+            "it reads output[:, -1]: for the reverse direction that is its state "
+            "after ONE step (only the last row). Read h_n: torch.cat([h_n[-2], "
+            "h_n[-1]], dim=-1)"
+        ] = head(output_last)
+        if h_n.shape[0] == 2:
+            wrong[
+                "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
+                "entries of the batch: index h_n[-2] and h_n[-1] and concatenate"
+            ] = head(h_n.reshape(N, -1))
+    if sizes["num_layers"] > 1:
+        first = h_n[:2] if bidirectional else h_n[:1]
+        wrong[
+            "it reads the first layer (h_n[0]): h_n is (num_layers*D, N, H) with "
+            "the last layer at the end, h_n[-1] (and h_n[-2] for its reverse "
+            "direction)"
+        ] = head(_last_layer(first, bidirectional))
+    return right, wrong
+
+
+def _reference_states(lstm: nn.LSTM, sequences: list[torch.Tensor]):
+    """Each sequence run alone through lstm_ref with the model's weights:
+    (output at the last step, h_n, c_n) stacked over the batch."""
+    ref = _reference_lstm(
+        lstm.input_size,
+        lstm.hidden_size,
+        lstm.num_layers,
+        lstm.bidirectional,
+        state_dict=lstm.state_dict(),
+    )
+    outs, hs, cs = [], [], []
+    for sequence in sequences:
+        output, (h_n, c_n) = ref(sequence.unsqueeze(0))
+        outs.append(output[0, -1])
+        hs.append(h_n[:, 0])
+        cs.append(c_n[:, 0])
+    return torch.stack(outs), torch.stack(hs, dim=1), torch.stack(cs, dim=1)
+
+
+def _forward(model: nn.Module, x, packed: bool) -> torch.Tensor:
+    try:
+        return core.call("model", model, x)
+    except core.CheckFailed as failure:
+        if packed and ("tuple" in str(failure) or "PackedSequence" in str(failure)):
+            core.fail(
+                f"{failure} — for packed input, `output` is a PackedSequence "
+                f"(a named tuple of data and batch sizes), not a padded "
+                f"tensor: read the final states from h_n"
+            )
+        raise
+
+
+def check_digit_classifier(
+    DigitClassifier: Callable,
+    input_size: int = 3,
+    hidden_size: int = 5,
+    num_classes: int = 4,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    lengths=(6, 6, 6),
+    seed: int = 0,
+) -> None:
+    """DigitClassifier(...)(x) must give head(h_n of the last layer) as raw logits,
+    for a batch-first tensor when all lengths agree, else for a PackedSequence."""
+    sizes = dict(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_classes=num_classes,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+    )
+    model = _build(DigitClassifier, sizes, seed)
+    lstm, head = _parts(model, sizes)
+    sequences = _random_sequences(lengths, input_size, seed + 1)
+    packed = len(set(lengths)) > 1
+    x = reference_make_batch(sequences)[0] if packed else torch.stack(sequences)
+    what = "a PackedSequence" if packed else f"a tensor {tuple(x.shape)}"
+    with torch.no_grad():
+        logits = _forward(model, x, packed)
+        right, wrong = _wrong_heads(head, _reference_states(lstm, sequences), sizes)
+    core.expect_shape(
+        f"the logits for {what}",
+        logits,
+        tuple(right.shape),
+        "one row of num_classes scores per sequence",
+    )
+    if not core.matches(logits, right, atol=1e-10):
+        for reason, mistake in wrong.items():
+            if core.matches(logits, mistake, atol=1e-10):
+                core.fail(f"the logits for {what} are wrong — {reason}")
+        core.expect_close(
+            f"the logits for {what}",
+            logits,
+            right,
+            "the head should read h_n of the last layer",
+            atol=1e-10,
+        )
+    kind = f"{num_layers}-layer {'bidirectional ' if bidirectional else ''}LSTM"
+    core.passed(f"DigitClassifier ({kind}) gives head(h_n) for {what}")
