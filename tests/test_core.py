@@ -223,3 +223,35 @@ def test_matches_and_find_mistake():
     assert core.find_mistake(2 * t, mistakes, correct=t) == "doubled"
     assert core.find_mistake(t, mistakes, correct=t) is None
     assert core.find_mistake(t, {"same as right": t}) == "same as right"
+
+
+# --- the masters' cells -------------------------------------------------------------
+
+# the last statements that show nothing but what they mean to
+SHOWN_BY_DESIGN = (
+    "print(",
+    "plt.show(",
+    "checks.",
+    "gru_checks.",
+    "torch.set_default_dtype(",
+)
+MASTERS = ["01_rnn_limits", "02_lstm_cell", "03_lstm_layer"]
+
+
+@pytest.mark.parametrize("assignment", MASTERS)
+def test_no_cell_ends_in_an_object_repr(assignment):
+    """A cell whose last statement is an expression shows its value under the figure
+    (`<matplotlib.legend.Legend at 0x…>`); the masters end such cells in plt.show()."""
+    import ast
+
+    path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    shown = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        body = ast.parse(cell.source).body
+        last = ast.unparse(body[-1]) if body else ""
+        if body and isinstance(body[-1], ast.Expr):
+            if not last.startswith(SHOWN_BY_DESIGN):
+                shown.append(last)
+    assert not shown, shown
