@@ -162,16 +162,19 @@ def _execute(
 
 @contextlib.contextmanager
 def _fresh_kernel():
-    """torch's default dtype as a new kernel has it (the masters set float64), and
-    no figure left open afterwards."""
+    """torch's default dtype as a new kernel has it (the masters set float64), one
+    torch thread (as grading kernels run: on a busy machine a thread pool per
+    process is several times slower), and no figure left open afterwards."""
     import matplotlib.pyplot as plt
 
-    dtype = torch.get_default_dtype()
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.set_default_dtype(dtype)
+        torch.set_num_threads(threads)
         plt.close("all")
 
 
