@@ -21,7 +21,7 @@ names each wrong gate's row block, activation and missing terms. `reference_gate
 torch's gates, for `core.using` when grading code built on `lstm_gates`.
 `CELL_MISTAKES` are the known wrong steps. Notebook 02's checks (`lstm_cell`) use all
 of it; `Case`, `run`, `differing_terms` and `term_message` also serve the GRU's
-diagnosis (`gru_cell`).
+diagnosis (`gru`).
 """
 
 from __future__ import annotations
