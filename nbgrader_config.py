@@ -12,7 +12,7 @@ cells, a kernel that dies, feedback without hidden tests) live in
 
 import os
 
-from autograder import settings
+from autograder import gradebook, settings
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(ROOT, ".course")
@@ -29,7 +29,10 @@ c.CourseDirectory.submitted_directory = ".course/submitted"
 c.CourseDirectory.autograded_directory = ".course/autograded"
 c.CourseDirectory.feedback_directory = ".course/feedback"
 c.CourseDirectory.solution_directory = ".course/solution"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(WORK, "gradebook.db")
+# A shared gradebook (postgresql://user:password@host/grades): $LSTM_COURSE_DB.
+c.CourseDirectory.db_url = gradebook.from_env() or "sqlite:///" + os.path.join(
+    WORK, "gradebook.db"
+)
 c.Exchange.root = EXCHANGE
 
 # Grading kernels run sealed in bubblewrap; LSTM_COURSE_UNSEALED=1 opts out.

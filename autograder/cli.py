@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from autograder import course, settings
+from autograder import course, gradebook, settings
 from autograder.errors import CourseError
 from autograder.table import points, render
 
@@ -119,6 +119,7 @@ def cmd_grade(args) -> int:
         args.masters,
         args.timeout,
         progress=not args.quiet,
+        address=args.cluster,
         sealed=sealed,
     )
     rows = [
@@ -176,7 +177,17 @@ def parser() -> argparse.ArgumentParser:
         "submissions", type=Path, help="folder or zip: <student>/<id>/*.ipynb"
     )
     p.add_argument("--jobs", type=int, default=1, help="grade N submissions at once")
-    p.add_argument("--db", default=None, help="SQLAlchemy URL of the gradebook")
+    p.add_argument(
+        "--db",
+        default=gradebook.from_env(),
+        help=f"SQLAlchemy URL of the gradebook (default: ${gradebook.ENV}, "
+        "else sqlite in --workdir), e.g. postgresql://user:password@host/grades",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="grade on the workers of this Dask scheduler, e.g. tcp://host:8786",
+    )
     p.add_argument(
         "--workdir", type=Path, default=course.WORK, help="gradebook, feedback"
     )

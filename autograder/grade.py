@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
-from autograder import course, notebooks, settings
+from autograder import cluster, course, gradebook, notebooks, settings
 from autograder.errors import CourseError
 
 
@@ -156,11 +156,15 @@ def run_all(
     timeout: int,
     base: Path,
     progress: bool,
+    client=None,  # a Dask client: grade on its cluster's workers instead
     sealed: bool = True,  # grading kernels in bubblewrap (autograder/sandbox.py)
 ) -> list[Outcome]:
     bar = tqdm(total=len(items), desc="grading", unit="notebook", disable=not progress)
     outcomes = []
-    if jobs <= 1:
+    if client is not None:
+        job = cluster.job(masters, timeout, sealed)
+        outcomes = cluster.run_all(client, job, items, base, bar)
+    elif jobs <= 1:
         start_worker(masters, timeout, base, sealed=sealed)
         for item in items:
             outcomes.append(grade_one(item))
@@ -219,9 +223,11 @@ def grade(
     masters: Path = course.MASTERS,
     timeout: int = settings.DEFAULT_TIMEOUT,
     progress: bool = True,
+    address: str | None = None,
     sealed: bool = True,
 ) -> tuple[list[Outcome], Path]:
-    """Grade every submission under `source`; return the outcomes and the CSV path."""
+    """Grade every submission under `source`; return the outcomes and the CSV path.
+    `address`: a Dask scheduler whose workers grade instead of local jobs."""
     known = {
         a: notebooks.read(masters / a / f"{a}.ipynb")
         for a in course.assignments(masters)
@@ -236,14 +242,25 @@ def grade(
                 f"with an assignment among {', '.join(known) or 'none'})"
             )
         main = course.TempCourse(masters, timeout, root=workdir, db_url=db_url)
-        for assignment in sorted({item.assignment for item in items}):
-            main.release(assignment)
-        base = Path(scratch) / "workers"
-        outcomes = run_all(items, jobs, masters, timeout, base, progress, sealed=sealed)
-        for outcome in outcomes:
-            merge(main, outcome)
-            if not outcome.grades:  # nothing graded: read the zeros from the gradebook
-                outcome.grades = main.grades(outcome.student, outcome.assignment)
+        gradebook.check(main.db_url)  # before any grading: one line if unusable
+        client = cluster.connect(address) if address else None
+        try:
+            # Several runs may share a PostgreSQL gradebook: they write in turns.
+            with gradebook.exclusive(main.db_url, course.COURSE_ID):
+                for assignment in sorted({item.assignment for item in items}):
+                    main.release(assignment)
+            base = Path(scratch) / "workers"
+            outcomes = run_all(
+                items, jobs, masters, timeout, base, progress, client, sealed
+            )
+        finally:
+            if client is not None:
+                client.close()
+        with gradebook.exclusive(main.db_url, course.COURSE_ID):
+            for outcome in outcomes:
+                merge(main, outcome)
+                if not outcome.grades:  # nothing graded: the zeros from the gradebook
+                    outcome.grades = main.grades(outcome.student, outcome.assignment)
     csv_path = Path(workdir) / "grades.csv"
     export(main, csv_path)
     return outcomes, csv_path

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from postgres import postgres  # noqa: F401 (the session's PostgreSQL server)
 
 
 @pytest.fixture(autouse=True)

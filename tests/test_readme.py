@@ -41,6 +41,10 @@ RUN_ELSEWHERE = {
     "test_solutions_proves_a_master",
     "make classroom": "tests/test_classroom.py::test_a_class_on_jupyterhub",
     "classroom/add-user.sh": "tests/test_classroom.py::test_a_class_on_jupyterhub",
+    "dask scheduler": "tests/cluster.py::start",
+    ".venv/bin/dask worker": "tests/cluster.py::start",
+    ".venv/bin/lstm-course grade submissions/ --cluster": "tests/test_cluster.py::"
+    "test_class_graded_on_the_cluster_equals_local_grading",
 }
 
 
