@@ -187,6 +187,11 @@ def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
         "every step starts from h_0: the state is not carried from one step to "
         "the next (pass the new h to the next step)": (from_h0, from_h0[-1]),
         "h_n should be the last state, output[-1]": (output, output[0]),
+        "output starts with h_0: it holds h_1 ... h_L, the state after each step "
+        "(collect the new h, not the one the step started from)": (
+            torch.cat([h_0[None], output[:-1]]),
+            h_n,
+        ),
     }
 
 
