@@ -73,7 +73,8 @@ def lstm_shapes(
     """The shapes ``nn.LSTM(input_size, hidden_size, ...)`` gives for an input of
     ``input_shape``, when called without (h_0, c_0) or with ones of the right shape.
 
-    Raises torch's errors for an input of the wrong rank or feature size.
+    Raises torch's errors for an input of the wrong rank or feature size, or of
+    length 0 (a batch of 0 sequences is fine: empty outputs).
     """
     input_shape = tuple(input_shape)
     if len(input_shape) not in (2, 3):
@@ -85,6 +86,8 @@ def lstm_shapes(
             "input.size(-1) must be equal to input_size. "
             f"Expected {input_size}, got {input_shape[-1]}"
         )
+    if input_shape[1 if batch_first and len(input_shape) == 3 else 0] == 0:
+        raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
     D = 2 if bidirectional else 1
     H_out = proj_size if proj_size > 0 else hidden_size
     if len(input_shape) == 2:  # unbatched: no N anywhere; batch_first has no effect

@@ -10,16 +10,19 @@ from lstm_ref.shapes import lstm_num_parameters, lstm_shapes
 # torch's own notice when it leaves oneDNN for the plain loop: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections:UserWarning")
 
-CONFIGS = list(
-    itertools.product(
+CONFIGS = [
+    c
+    for c in itertools.product(
         [1, 2, 3],  # num_layers
         [True, False],  # bias
         [False, True],  # batch_first
         [False, True],  # bidirectional
         [0, 2],  # proj_size
-        [(7, 4, 3), (1, 1, 3), (5, 3)],  # input shape (3-D read as batch_first says)
+        # input shape (3-D read as batch_first says); an empty batch last
+        [(7, 4, 3), (1, 1, 3), (5, 3), (5, 0, 3), (0, 5, 3)],
     )
-)
+    if c[5][:2] != ((0, 5) if not c[2] else (5, 0))  # not a sequence of length 0
+]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=str)
@@ -47,10 +50,14 @@ def test_shapes_match_torch(config):
     assert lstm_num_parameters(3, 5, **kwargs) == count
 
 
-@pytest.mark.parametrize("input_shape", [(3,), (2, 2, 2, 3), (4, 2, 7), (4, 7)])
-def test_bad_input_shapes_raise_torchs_error(input_shape):
+@pytest.mark.parametrize(
+    "input_shape, batch_first",
+    [((3,), False), ((2, 2, 2, 3), False), ((4, 2, 7), False), ((4, 7), True),
+     ((0, 3), True), ((0, 2, 3), False), ((2, 0, 3), True)],  # the last 3: length 0
+)  # fmt: skip
+def test_bad_input_shapes_raise_torchs_error(input_shape, batch_first):
     with pytest.raises(Exception) as want:
-        torch.nn.LSTM(3, 5)(torch.zeros(input_shape))
+        torch.nn.LSTM(3, 5, batch_first=batch_first)(torch.zeros(input_shape))
     with pytest.raises(want.type) as got:
-        lstm_shapes(input_shape, 3, 5)
+        lstm_shapes(input_shape, 3, 5, batch_first=batch_first)
     assert str(got.value) == str(want.value)
