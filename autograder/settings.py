@@ -30,16 +30,22 @@ def swap(cls: type, trait: str, name: str, replacement: type) -> list[type]:
     return [replacement if step.__name__ == name else step for step in steps]
 
 
+_warned = False  # nbgrader reads its config several times; warn once
+
+
 def sealed_by_env() -> bool:
     """Whether nbgrader_config.py seals grading kernels: yes, unless
     $LSTM_COURSE_UNSEALED=1 opts out (which warns on stderr)."""
+    global _warned
     if os.environ.get(UNSEALED_ENV) != "1":
         return True
-    print(
-        f"[lstm-course] WARNING: {UNSEALED_ENV}=1: grading kernels run without "
-        "the bubblewrap sandbox, with your rights",
-        file=sys.stderr,
-    )
+    if not _warned:
+        print(
+            f"[lstm-course] WARNING: {UNSEALED_ENV}=1: grading kernels run without "
+            "the bubblewrap sandbox, with your rights",
+            file=sys.stderr,
+        )
+        _warned = True
     return False
 
 

@@ -410,6 +410,7 @@ def test_without_bwrap_nbgrader_reports_the_line(no_bwrap):
 @pytest.mark.parametrize("env", ["", "1"])
 def test_nbgrader_config_is_sealed_unless_opted_out(env, monkeypatch, capsys):
     monkeypatch.setenv(settings.UNSEALED_ENV, env)
+    monkeypatch.setattr(settings, "_warned", False)
     c = PyFileConfigLoader("nbgrader_config.py", str(ROOT)).load_config()
     sealed = c.Execute.get("kernel_manager_class") is SealedKernelManager
     assert sealed == (env == "")
