@@ -2,15 +2,26 @@
 
 With `add_missing_cells` on, stock nbgrader 0.9.6 crashes the whole submission
 (KeyError) when a copy-pasted cell was de-duplicated, when a cell's grade id is
-unknown (another assignment's notebook), or when the cell before a deleted test
-cell is missing too. `RestoreCells` drops such stale metadata, and puts each missing
-test cell back after the nearest cell of the master that is still there.
+unknown, or when the cell before a deleted test cell is missing too. `RestoreCells`
+drops such stale metadata, and puts each missing test cell back after the nearest
+cell of the master that is still there.
+
+A notebook none of whose graded cells belongs to the assignment is another
+assignment's notebook: grading it would only score the restored test cells against
+nothing. Like stock nbgrader, `RestoreCells` then fails that submission loudly
+(`ForeignNotebook`, one line naming both); `lstm-course check` and `grade` recognise
+the assignment before grading and never get here.
 """
 
 from __future__ import annotations
 
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells
+
+
+class ForeignNotebook(ValueError):
+    """The submitted notebook holds no graded cell of the assignment it is graded as."""
 
 
 def positions(nb: NotebookNode) -> dict[str, int]:
@@ -22,7 +33,12 @@ def positions(nb: NotebookNode) -> dict[str, int]:
 
 
 class RestoreCells(OverwriteCells):
-    """`OverwriteCells` that restores deleted test cells without crashing."""
+    """`OverwriteCells` that restores deleted test cells without crashing, and
+    refuses another assignment's notebook."""
+
+    def preprocess(self, nb: NotebookNode, resources):
+        refuse_foreign(nb, resources["nbgrader"])
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         cell, resources = super().preprocess_cell(cell, resources, index)
@@ -62,3 +78,21 @@ class RestoreCells(OverwriteCells):
                     self.missing_cell_transform(source, task.max_score, is_task=True)
                 )
         return nb, resources
+
+
+def refuse_foreign(nb: NotebookNode, where: dict) -> None:
+    """Raise `ForeignNotebook` when `nb` has graded cells and none is the master's.
+    (A notebook with no graded cell at all is this assignment's, stripped: its test
+    cells are restored and it scores what it earns.)"""
+    ids = set(positions(nb))
+    if not ids:
+        return
+    with Gradebook(where["db_url"]) as gradebook:
+        master = gradebook.find_notebook(where["notebook"], where["assignment"])
+        known = {cell.name for cell in master.source_cells}
+    if not ids & known:
+        raise ForeignNotebook(
+            f"{where['notebook']}.ipynb is not a notebook of {where['assignment']}: "
+            f"none of its {len(ids)} graded cells is one of the assignment's (it "
+            "looks like another assignment's notebook); grade it as its own"
+        )
