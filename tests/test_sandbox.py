@@ -412,8 +412,7 @@ def test_nbgrader_config_is_sealed_unless_opted_out(env, monkeypatch, capsys):
     monkeypatch.setenv(settings.UNSEALED_ENV, env)
     monkeypatch.setattr(settings, "_warned", False)
     c = PyFileConfigLoader("nbgrader_config.py", str(ROOT)).load_config()
-    sealed = c.Execute.get("kernel_manager_class") is SealedKernelManager
-    assert sealed == (env == "")
+    assert c.ResilientExecute.sealed == (env == "")  # Validate: the learner's own
     assert ("WARNING" in capsys.readouterr().err) == (env == "1")
 
 
