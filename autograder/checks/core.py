@@ -403,7 +403,7 @@ def notebook_message(error: BaseException, tb: Any) -> str | None:
         who = "this answer" if where == "<module>" else f"{where}"
         return (
             f"{who} is {NOT_ANSWERED}: replace `raise NotImplementedError()` in its "
-            "answer cell with your code, run that cell, then the test"
+            "answer cell with your code and run that cell first"
         )
     if isinstance(error, NameError) and entry is not None and _is_test_cell(entry):
         return (
