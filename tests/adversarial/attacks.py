@@ -115,22 +115,25 @@ def in_last(code: Callable[[Context], str], where: str = "before") -> Builder:
     return lambda nb, ctx: edit(nb, "gru-cell", code(ctx), where)
 
 
-ANSWER_CELLS = [
-    "forget-gate-predict",
-    "lstm-gates",
-    "lstm-cell",
-    "num-parameters",
-    "memory-cell",
-    "gru-cell",
-]
+# Each answer cell of a thief's notebook fetches its answer its own way, so the
+# scores say which ways are open.
+CHANNELS = {
+    "forget-gate-predict": "masters",
+    "lstm-gates": "parent",
+    "lstm-cell": "resources",
+    "num-parameters": "finder",
+    "memory-cell": "metadata",
+    "gru-cell": "git",
+}
 
 
-def steal(channel: str) -> Builder:
-    """Every answer cell holds only: fetch this exercise's answer through `channel`."""
+def steal(channel: str | None = None) -> Builder:
+    """Every answer cell holds only: fetch this exercise's answer through `channel`
+    (each exercise through its own of CHANNELS when None)."""
 
     def build(nb: NotebookNode, ctx: Context) -> NotebookNode:
-        for number, exercise in enumerate(ANSWER_CELLS):
-            code = call(payloads.steal_answers, exercise, channel, ctx.scope)
+        for number, (exercise, own) in enumerate(CHANNELS.items()):
+            code = call(payloads.steal_answers, exercise, channel or own, ctx.scope)
             if number:  # the function is defined once, in the first cell
                 code = code.split("\n\n\n")[-1]
             nb = edit(nb, exercise, code, "instead")
@@ -310,9 +313,7 @@ ATTACKS = [
         ),
     ),
     # reading what is not theirs: blank answers
-    Attack("steal-masters-by-path", BLANK, steal("path")),
-    Attack("steal-masters-via-package", BLANK, steal("package")),
-    Attack("steal-masters-via-git", BLANK, steal("git")),
+    Attack("steal-masters", BLANK, steal()),  # by path, package and git
     Attack("copy-classmate", BLANK, steal("classmate")),
     Attack(
         "write-gradebook",
@@ -410,7 +411,7 @@ ATTACKS = [
         first(lambda ctx: call(payloads.hide_failures)),
         via="check",
     ),
-    Attack("check-steal-masters-by-path", BLANK, steal("path"), via="check"),
+    Attack("check-steal-masters", BLANK, steal(), via="check"),
     Attack(
         "check-torch-lstm-cell",
         FILLED,
@@ -424,7 +425,7 @@ ATTACKS = [
         "nbgrader-steal-and-write-gradebook",
         BLANK,
         chain(
-            steal("path"),
+            steal("upward"),
             in_last(lambda ctx: call(payloads.write_gradebooks, ctx.scope), "after"),
         ),
         via="nbgrader",

@@ -250,7 +250,7 @@ def plain_nbgrader(attacks: list[Attack]) -> Plain:
 
 @dataclass
 class Results:
-    klass: Class
+    classes: list[Class]  # one, or (to prove attacks unsealed) several
     alone: Class
     checked: dict[str, Graded]
     plain: Plain
@@ -260,7 +260,9 @@ class Results:
             return self.checked[attack.student]
         if attack.via == "nbgrader":
             return self.plain.graded[attack.student]
-        return self.klass.graded[attack.student]
+        return next(c for c in self.classes if attack.student in c.graded).graded[
+            attack.student
+        ]
 
     def baseline(self, attack: Attack) -> dict[str, float]:
         """The same answers graded without the attack: the honest student graded
@@ -271,19 +273,51 @@ class Results:
         assert attack.answers == FILLED
         return dict(self.result(attack).max_scores)
 
+    def mismatches(self, attack: Attack) -> list[str]:
+        """How the attack's outcome differs from its expected one (none: stopped)."""
+        got = self.result(attack)
+        exercise = owner(attack.assignment)
+        expected = {
+            cell: 0.0 if exercise[cell] in attack.zeroed else score
+            for cell, score in self.baseline(attack).items()
+        }
+        found = [
+            f"{cell}: {got.scores.get(cell)} instead of {score} "
+            f"({got.lines.get(cell, '')[:160]})"
+            for cell, score in expected.items()
+            if got.scores.get(cell) != score
+        ]
+        if set(got.scores) != set(expected):
+            found.append(f"graded cells {sorted(got.scores)}, not {sorted(expected)}")
+        for zeroed in attack.zeroed:
+            lines = [got.lines.get(c, "") for c, e in exercise.items() if e == zeroed]
+            if not any(attack.feedback in line for line in lines):
+                found.append(f"{zeroed}: no line says {attack.feedback!r}: {lines}")
+        return found
+
+
+# Attacks that reach classmates when they get through: graded in a class of their
+# own when proving attacks unsealed, so that they spoil no other attack's proof.
+SPREADERS = ("overwrite-notebooks", "hijack-kernels")
+
 
 @functools.cache
-def results() -> Results:
+def results(isolate_spreaders: bool = False) -> Results:
     marker = f"lstm-adversarial-{uuid.uuid4().hex[:12]}"
-    by_way = {
-        way: [a for a in ATTACKS if a.via == way]
-        for way in ("grade", "check", "nbgrader")
+    ways = {
+        w: [a for a in ATTACKS if a.via == w] for w in ("grade", "check", "nbgrader")
     }
+    groups = [ways["grade"]]
+    if isolate_spreaders:
+        groups = [
+            [a for a in ways["grade"] if (a.name in SPREADERS) == spreads]
+            for spreads in (False, True)
+        ]
     return Results(
-        grade_class("class", by_way["grade"], HONEST, marker),
+        [grade_class(f"class{i}", g, HONEST, marker) for i, g in enumerate(groups)],
         grade_class("alone", [], HONEST, marker),
-        check_attacks(by_way["check"], marker),
-        plain_nbgrader(by_way["nbgrader"]),
+        check_attacks(ways["check"], marker),
+        plain_nbgrader(ways["nbgrader"]),
     )
 
 
@@ -291,3 +325,80 @@ def owner(assignment: str) -> dict[str, str]:
     """grade_id -> the exercise it grades."""
     master = notebooks.read(course.MASTERS / assignment / f"{assignment}.ipynb")
     return notebooks.exercises(master)
+
+
+# ---- what a class with attackers must leave as it is ----------------------------
+
+
+def honest_grades_changed(results: Results) -> list[str]:
+    """Honest students earn what they earn graded alone (in grade and nbgrader)."""
+    alone = results.alone.graded
+    found = [
+        f"{student}: {klass.graded[student].scores} alone {alone[student].scores}"
+        for klass in results.classes
+        for student in HONEST
+        if klass.graded[student].scores != alone[student].scores
+    ]
+    plain = results.plain.graded["honest-slightly-wrong"].scores
+    if plain != alone[f"honest-{WRONG}"].scores:
+        found.append(f"plain nbgrader: {plain}")
+    return found
+
+
+def honest_files_changed(results: Results) -> list[str]:
+    found = [
+        f"{student}'s submission was modified"
+        for klass in results.classes
+        for student, before in klass.digests_before.items()
+        if klass.digests_after[student] != before
+    ]
+    if results.plain.digest_after != results.plain.digest_before:
+        found.append("plain nbgrader: the honest submission was modified")
+    return found
+
+
+def honest_rows_changed(results: Results) -> list[str]:
+    """The honest students' gradebook rows, as in a gradebook no attacker reached."""
+    return [
+        f"{key}: {row} instead of {results.alone.rows.get(key)}"
+        for klass in results.classes
+        for key, row in klass.rows.items()
+        if row != results.alone.rows.get(key)
+    ]
+
+
+def processes_left(results: Results) -> list[str]:
+    return [p for klass in results.classes for p in klass.survivors]
+
+
+def graded_cell(results: Results, name: str, grade_id: str) -> NotebookNode:
+    nb = results.result(next(a for a in ATTACKS if a.name == name)).notebook()
+    return next(
+        c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == grade_id
+    )
+
+
+def memory_limit_unnamed(results: Results) -> list[str]:
+    """The 6 GiB allocation fails in its own cell, with a message naming the limit."""
+    cell = graded_cell(results, "memory-hog", "gru-cell")
+    errors = [o.evalue for o in cell.outputs if o.output_type == "error"]
+    return [] if any("memory limit" in e for e in errors) else [f"errors: {errors}"]
+
+
+def output_unbounded(results: Results) -> list[str]:
+    """300 MB of print leave a notebook of a few MB at most."""
+    path = results.result(
+        next(a for a in ATTACKS if a.name == "output-flood")
+    ).autograded
+    size = path.stat().st_size / 2**20
+    return [] if size < 10 else [f"the autograded notebook holds {size:.0f} MB"]
+
+
+CLASS_CHECKS = {
+    "honest-grades-as-alone": honest_grades_changed,
+    "honest-files-untouched": honest_files_changed,
+    "honest-gradebook-rows-untouched": honest_rows_changed,
+    "no-process-outlives-grading": processes_left,
+    "memory-limit-named": memory_limit_unnamed,
+    "output-bounded": output_unbounded,
+}
