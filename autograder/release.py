@@ -1,7 +1,9 @@
 """Regenerating learners' notebooks (`notebooks/`) from the masters with nbgrader.
 
 Each assignment is generated in a temporary course, then compared with, or copied
-over, the committed release, so `--check` never touches the working tree.
+over, the committed release, so `--check` never touches the working tree. First the
+points each master and the README's course map state are rewritten from the test
+cells' metadata (`autograder.points`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import filecmp
 import shutil
 from pathlib import Path
 
-from autograder import course
+from autograder import course, points
 
 
 def files(folder: Path) -> set[str]:
@@ -47,7 +49,8 @@ def release(
 ) -> list[Path]:
     """Regenerate (or with `check`, only compare) the release of `ids`; return the
     files that differed."""
-    stale = []
+    readme = course.ROOT / "README.md" if Path(masters) == course.MASTERS else None
+    stale = points.write(ids, masters, readme, check)
     with course.TempCourse(masters) as temp:
         for assignment in ids:
             generated = temp.release(assignment).parent

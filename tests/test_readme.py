@@ -20,6 +20,8 @@ import nbformat
 import pytest
 from grading import harness
 
+from autograder import points
+
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
 ASSIGNMENT = "06_backprop_through_lstm"
@@ -82,22 +84,65 @@ def test_every_readme_command_is_run_by_a_test():
             assert (f"def {test}(" if test else "make test") in runner, (command, path)
 
 
+MASTERS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+# "3 points", "(1 point)", "2.5 points": a number of points written by hand.
+POINTS_IN_PROSE = re.compile(r"\b\d+(?:\.\d+)? points?\b")
+
+
+def master(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", 4)
+
+
 def test_course_map_points_match_the_masters():
     rows = re.findall(r"^\| `(\d\d_\w+)` \|.*?\| (\d+) \|", README, flags=re.M)
     assert rows, "README has no course map"
     listed = {assignment: int(points) for assignment, points in rows}
-    masters = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
-    assert sorted(listed) == masters
-    for assignment, points in listed.items():
-        nb = nbformat.read(REPO / "solutions" / assignment / f"{assignment}.ipynb", 4)
-        total = sum(
-            c.metadata.get("nbgrader", {}).get("points", 0)
-            for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade")
-        )
-        assert total == points, (
-            f"{assignment}: README says {points}, master has {total}"
-        )
+    assert sorted(listed) == MASTERS
+    for assignment, stated in listed.items():
+        total = points.total(master(assignment))
+        assert total == stated, f"{assignment}: README says {stated}, master {total}"
+    totals = {a: points.total(master(a)) for a in MASTERS}
+    assert points.updated_readme(README, totals) == README
+
+
+@pytest.mark.parametrize("assignment", MASTERS)
+def test_masters_state_their_points_once_from_the_metadata(assignment):
+    """The generated block is the only place a master gives a number of points, and
+    it is what the test cells' metadata says (`lstm-course release` rewrites it)."""
+    nb = master(assignment)
+    assert points.has_block(nb), f"{assignment}: no points block ({points.BEGIN})"
+    assert points.updated_master(nb) is None, (
+        f"{assignment}: the points block is stale: run `lstm-course release`"
+    )
+    for cell in nb.cells:
+        prose = points.BLOCK.sub("", cell.source)
+        stray = [line for line in prose.splitlines() if POINTS_IN_PROSE.search(line)]
+        assert not stray, f"{assignment}: points written by hand: {stray}"
+
+
+def test_changing_points_is_one_edit_and_a_release(tmp_path):
+    """Bump one test cell's points in a copy of a master: `points.write` (the first
+    step of `lstm-course release`) rewrites its block and the README's course map."""
+    assignment = MASTERS[-1]
+    folder = tmp_path / "solutions" / assignment
+    folder.mkdir(parents=True)
+    nb = master(assignment)
+    test_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    test_cell.metadata.nbgrader.points += 5
+    nbformat.write(nb, folder / f"{assignment}.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    total = points.total(nb)
+
+    stale = points.write([assignment], tmp_path / "solutions", readme, check=True)
+    assert len(stale) == 2 and readme.read_text() == README  # --check only reports
+    points.write([assignment], tmp_path / "solutions", readme, check=False)
+
+    rewritten = nbformat.read(folder / f"{assignment}.ipynb", 4)
+    assert points.updated_master(rewritten) is None
+    assert f"Total: {total} points." in rewritten.cells[0].source
+    assert re.search(rf"^\| `{assignment}` \|.*\| {total} \|", readme.read_text(), re.M)
+    assert points.write([assignment], tmp_path / "solutions", readme, check=True) == []
 
 
 def copy_repository(target: Path) -> Path:
