@@ -8,9 +8,9 @@ the hub's page with their password (PAM) and each server runs as its owner's UID
 formgrade-<course> (instructors) may log in; the hub mirrors those memberships into
 its own groups, which nbgrader reads to know who takes and who teaches the course.
 
-Environment (all optional): LSTM_CLASSROOM_PREFIX (setup.sh's prefix), _IP, _PORT
-(public), _HUB_PORT, _PROXY_API_PORT, _STATE (the hub's database and secrets),
-_EXCHANGE (nbgrader's exchange root).
+Settings from the environment, all optional (LSTM_CLASSROOM_…): PREFIX (setup.sh's
+prefix), IP and PORT (the public address), HUB_PORT and PROXY_API_PORT (loopback),
+STATE (the hub's database and secrets), EXCHANGE (nbgrader's exchange root).
 """
 
 import grp

@@ -23,6 +23,8 @@ umask 022
 }
 mkdir -p "$PREFIX"
 chmod 755 "$PREFIX"
+exec 9>"$PREFIX/.setup.lock"  # one setup at a time
+flock 9
 
 # Python: the course (non-editable, so nothing points back into this checkout) + hub.
 if [ ! -x "$PREFIX/venv/bin/python" ]; then

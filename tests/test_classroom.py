@@ -70,7 +70,8 @@ if not CHROMIUM.exists():
 @dataclass
 class Person:
     name: str
-    role: str
+    role: str  # for add-user.sh
+    label: str  # for the screenshots
     password: str
 
     @property
@@ -109,9 +110,9 @@ def classroom():
     the people, and removes every process, user and folder it made."""
     tag = secrets.token_hex(3)
     people = [
-        Person(f"lstm{tag}t", "instructor", secrets.token_urlsafe(12)),
-        Person(f"lstm{tag}a", "student", secrets.token_urlsafe(12)),
-        Person(f"lstm{tag}b", "student", secrets.token_urlsafe(12)),
+        Person(f"lstm{tag}t", "instructor", "instructor", secrets.token_urlsafe(12)),
+        Person(f"lstm{tag}a", "student", "student-right", secrets.token_urlsafe(12)),
+        Person(f"lstm{tag}b", "student", "student-mistake", secrets.token_urlsafe(12)),
     ]
     # Not under /tmp/pytest-of-root (mode 700): the users must reach the exchange.
     base = Path(f"/srv/lstm-classroom-test-{tag}")
@@ -126,7 +127,8 @@ def classroom():
         "LSTM_CLASSROOM_STATE": str(base / "state"),
         "LSTM_CLASSROOM_EXCHANGE": str(base / "exchange"),
     }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
     log = (ARTIFACTS / "hub.log").open("w")
     hub = None
     try:
@@ -202,9 +204,14 @@ def log_in(browser, url: str, person: Person):
     return page
 
 
-def menu(page, top: str, item: str) -> None:
+def menu(page, top: str, item: str) -> list[str]:
+    """Click `top` in JupyterLab's menu bar, then its `item`; returns all its items."""
     page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
-    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+    target = page.locator(".lm-Menu .lm-Menu-itemLabel", has_text=item).first
+    target.wait_for(timeout=60 * SECONDS)
+    items = page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
+    target.click()
+    return items
 
 
 def formgrader_api(page, url: str, person: Person, action: str) -> dict:
@@ -254,7 +261,10 @@ def scores() -> tuple[float, float]:
 def student_submits(browser, url: str, person: Person, mistake) -> object:
     """Log in, fetch, fill, Validate and Submit in the Assignments tab; the page."""
     page = log_in(browser, url, person)
-    tab = assignments_tab(page)
+    # The student's nbgrader: the Assignments tab, Validate, no formgrader.
+    assert "Formgrader" not in menu(page, "Nbgrader", "Assignment List")
+    assert page.request.get(f"{url}/user/{person.name}/formgrader").status == 404
+    tab = page.locator("#nbgrader-assignment-list")
     tab.get_by_role("button", name="Fetch", exact=True).click(timeout=120 * SECONDS)
     tab.locator(".assignment-notebooks-link").first.click()  # show its notebooks
     validate = tab.get_by_role("button", name="Validate")
@@ -264,7 +274,7 @@ def student_submits(browser, url: str, person: Person, mistake) -> object:
     dialog = page.locator(".jp-Dialog")
     dialog.get_by_text("Validation Results").wait_for(timeout=300 * SECONDS)
     report = dialog.inner_text()
-    page.screenshot(path=str(ARTIFACTS / f"{person.role}-{person.name}-validate.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{person.label}-validate.png"))
     if mistake is None:
         assert "Success! Your notebook passes all the tests." in report, report
     else:
@@ -275,7 +285,7 @@ def student_submits(browser, url: str, person: Person, mistake) -> object:
     tab.locator("#submitted_assignments_list .list_item").first.wait_for(
         timeout=120 * SECONDS
     )
-    page.screenshot(path=str(ARTIFACTS / f"assignments-{person.name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{person.label}-assignments.png"))
     return page
 
 
@@ -295,7 +305,7 @@ def formgrader_scores(page, students: list[Person]) -> dict[str, str]:
         name = frame.get_by_text(person.name, exact=True)
         name.wait_for(timeout=60 * SECONDS)
         found[person.name] = rows.filter(has=name).locator("td").nth(2).inner_text()
-    page.screenshot(path=str(ARTIFACTS / "formgrader.png"))
+    page.screenshot(path=str(ARTIFACTS / "instructor-formgrader.png"))
     return found
 
 
@@ -310,7 +320,7 @@ def student_reads_feedback(page, person: Person) -> str:
     mistake = viewer.get_by_text(MISTAKE.feedback).first
     if mistake.count():  # show the feedback line in the screenshot
         mistake.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / f"feedback-{person.name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{person.label}-feedback.png"))
     return viewer.locator("body").inner_text()
 
 
@@ -340,12 +350,14 @@ def test_a_class_on_jupyterhub(classroom):
 
             formgrader_api(instructor, url, teacher, f"assignment/{ASSIGNMENT}/collect")
             for person in (right, wrong):
-                formgrader_api(
+                graded = formgrader_api(
                     instructor,
                     url,
                     teacher,
                     f"submission/{ASSIGNMENT}/{person.name}/autograde",
                 )
+                # The course's settings: the student's kernel ran sealed.
+                assert "'bwrap'" in graded["log"], graded["log"][-3000:]
             assert formgrader_scores(instructor, [right, wrong]) == {
                 right.name: f"{full:g} / {full:g}",
                 wrong.name: f"{with_mistake:g} / {full:g}",
@@ -359,6 +371,8 @@ def test_a_class_on_jupyterhub(classroom):
                 feedback = student_reads_feedback(pages[person.name], person)
                 assert f"(Score: {score:.1f} / {full:.1f})" in feedback, feedback[:500]
                 assert (MISTAKE.feedback in feedback) == (person is wrong)
+                hidden = harness.secret_lines(MASTER, ("HIDDEN TESTS",))
+                assert hidden and not [line for line in hidden if line in feedback]
         except Exception:
             for i, page in enumerate(p for c in browser.contexts for p in c.pages):
                 page.screenshot(path=str(ARTIFACTS / f"failed-{i}.png"))
