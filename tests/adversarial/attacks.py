@@ -232,6 +232,18 @@ VIA_AUTOGRAD = (
     "    grad_gates, grad_c_prev = torch.autograd.grad(loss, (a, c))\n"
     "    return grad_gates, grad_c_prev\n"
 )
+# The same calls, hidden from a watch on calls: the profiler switched off first,
+# and the operators reached under another name (torch.ops.aten).
+UNWATCHED = (
+    "    import sys\n    import threading\n\n"
+    "    sys.setprofile(None)\n    threading.setprofile(None)\n"
+)
+VIA_UNWATCHED_LSTM_CELL = VIA_TORCH_LSTM_CELL.replace(
+    "    batched =", UNWATCHED + "    batched =", 1
+)
+VIA_ATEN_GRU_CELL = VIA_VF_GRU_CELL.replace(
+    "torch._VF.gru_cell", "torch.ops.aten.gru_cell"
+)
 IMPLEMENT = "asks you to implement"
 
 # ---- correct answers that are merely noisy ---------------------------------------
@@ -361,6 +373,26 @@ ATTACKS = [
             answered("gru-cell", VIA_VF_GRU_CELL),
         ),
         zeroed=("lstm-cell", "gru-cell"),
+        feedback=IMPLEMENT,
+    ),
+    Attack(
+        "unwatched-lstm-cell-and-aten-gru-cell",
+        FILLED,
+        chain(
+            answered("lstm-cell", VIA_UNWATCHED_LSTM_CELL),
+            answered("gru-cell", VIA_ATEN_GRU_CELL),
+        ),
+        zeroed=("lstm-cell", "gru-cell"),
+        feedback=IMPLEMENT,
+    ),
+    Attack(
+        "blind-guard-then-torch-lstm-cell",
+        FILLED,
+        chain(
+            answered("lstm-cell", VIA_TORCH_LSTM_CELL),
+            first(lambda ctx: call(payloads.blind_the_guard)),
+        ),
+        zeroed=("lstm-cell",),
         feedback=IMPLEMENT,
     ),
     Attack(
