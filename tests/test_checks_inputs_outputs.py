@@ -22,7 +22,9 @@ def test_catalog_covers_every_exercise_with_three_mistakes():
 
 
 def test_solutions_pass_every_test():
-    inprocess.assert_all_pass(inprocess.run(ID))
+    results = inprocess.run(ID)
+    inprocess.assert_all_pass(results)
+    inprocess.assert_rng_untouched(results)
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.name for m in MISTAKES])
@@ -51,9 +53,6 @@ def test_shape_questions_match_torch_runs(key):
     torch_shape = {"output": output, "h_n": h_n, "c_0": c_n}[tensor].shape
     assert checks._true_shape(kwargs, input_shape, tensor) == tuple(torch_shape)
 
-
-def test_checks_leave_the_learners_generator_alone():
-    inprocess.assert_rng_untouched(inprocess.run(ID))
 
 
 def test_bidirectional_truth_is_read_from_a_run():
