@@ -26,21 +26,22 @@ chmod 755 "$PREFIX"
 exec 9>"$PREFIX/.setup.lock"  # one setup at a time
 flock 9
 
-# Python: the course (non-editable, so nothing points back into this checkout) + hub.
+# Python: the course (non-editable, so nothing points back into this checkout; built
+# from a copy, so nothing is written into it) + the hub.
 if [ ! -x "$PREFIX/venv/bin/python" ]; then
   "$PYTHON" -m venv "$PREFIX/venv"
 fi
+build=$(mktemp -d)
+trap 'rm -rf "$build"' EXIT
+cp -r "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/autograder" "$REPO/lstm_ref" "$build"
 requirements="$HERE/requirements.txt"
 if ! cmp -s "$requirements" "$PREFIX/venv/.requirements" ||
    ! cmp -s "$REPO/pyproject.toml" "$PREFIX/venv/.pyproject"; then
-  "$PREFIX/venv/bin/pip" install --quiet -r "$requirements" "$REPO"
+  "$PREFIX/venv/bin/pip" install --quiet -r "$requirements" "$build"
   cp "$requirements" "$PREFIX/venv/.requirements"
   cp "$REPO/pyproject.toml" "$PREFIX/venv/.pyproject"
 fi
 # The course's own code changes more often than its dependencies: always refresh it.
-build=$(mktemp -d)
-trap 'rm -rf "$build"' EXIT
-cp -r "$REPO/pyproject.toml" "$REPO/README.md" "$REPO/autograder" "$REPO/lstm_ref" "$build"
 "$PREFIX/venv/bin/pip" install --quiet --no-deps --force-reinstall "$build"
 
 # Node: the hub's proxy, pinned by the lock file.
