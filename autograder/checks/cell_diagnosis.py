@@ -1,27 +1,16 @@
-"""The diagnosis of one LSTM step and of its gates, and what the GRU's shares with it.
+"""The diagnosis of one LSTM step and of its gates; the GRU's (`gru`) shares its tools.
 
-    diagnose_lstm_cell(cell, *, name="lstm_cell", input_size=3, hidden_size=5,
-                       batch=4, seed=0, bias=True, unbatched=True) -> None
-
-`cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh) -> (h', c')` takes the
-arguments of `lstm_ref.functional.lstm_cell`: x (N, H_in), h and c (N, H), weight_ih
-(4*H, H_in), weight_hh (4*H, H), biases (4*H) or None when `bias=False`. It returns
-None when the cell agrees with `lstm_ref` in float64, batched and (if `unbatched`) on
-one unbatched sample, and otherwise raises `CheckFailed` naming the likely mistake:
-the gate order (any of the 23 wrong ones), a missing or doubled bias, sigmoid and tanh
-swapped, a gate without or with the wrong activation, transposed weights, the cell
-update, tanh(c') missing in h', the old c used in h', (c', h') returned in the wrong
-order, unbatched input not handled. When no known mistake fits it zeroes all but one
-term (x, h, bias_ih, bias_hh, c) to say which part disagrees. It prints nothing on
-success: the caller's check does.
-
-`diagnose_lstm_gates(gates_fn, ...)` takes the same keywords for `gates_fn(x, h,
-weight_ih, weight_hh, bias_ih, bias_hh) -> (i, f, g, o)` after their activations and
-names each wrong gate's row block, activation and missing terms. `reference_gates` is
-torch's gates, for `core.using` when grading code built on `lstm_gates`.
-`CELL_MISTAKES` are the known wrong steps. Notebook 02's checks (`lstm_cell`) use all
-of it; `Case`, `run`, `differing_terms` and `term_message` also serve the GRU's
-diagnosis (`gru`).
+`diagnose_lstm_cell(cell, *, name, input_size, hidden_size, batch, seed, bias,
+unbatched)` runs `cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh) -> (h', c')`
+(the arguments of `lstm_ref.functional.lstm_cell`; biases None when `bias=False`),
+batched and on one unbatched sample, and raises `CheckFailed` naming the likely
+mistake (`CELL_MISTAKES`: any wrong gate order, a missing or doubled bias, swapped or
+wrong activations, transposed weights, the update, h' from tanh(c) or without tanh,
+(c', h') swapped, unbatched input) or, when none fits, the term (x, h, a bias, c) that
+disagrees alone. `diagnose_lstm_gates` does the same for `lstm_gates(...) -> (i, f, g,
+o)`, naming each wrong gate's row block, activation and missing terms;
+`reference_gates` stands in for a learner's `lstm_gates` (`core.using`). Both print
+nothing on success: notebook 02's checks (`lstm_cell`) do.
 """
 
 from __future__ import annotations
@@ -40,12 +29,9 @@ from . import core
 Tensor = torch.Tensor
 
 GATES = "ifgo"  # torch's order of the row blocks of weight_ih, weight_hh and the biases
-GATE_NAMES = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "candidate g",
-    "o": "output gate o",
-}
+GATE_NAMES = dict(
+    i="input gate i", f="forget gate f", g="candidate g", o="output gate o"
+)
 LSTM_ACTS = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
 ACTS = {
     "sigmoid": torch.sigmoid,
@@ -129,8 +115,7 @@ def make_case(
     def randn(*shape: int) -> Tensor:
         return torch.randn(*shape, generator=gen, dtype=torch.float64)
 
-    x = randn(batch, input_size)
-    h, c = randn(batch, hidden_size), randn(batch, hidden_size)
+    x, h, c = (randn(batch, n) for n in (input_size, hidden_size, hidden_size))
     return Case(x, h, c, **weights)
 
 
@@ -186,10 +171,8 @@ class CellMistake:
     output: Callable = torch_output
 
     def __call__(self, case: Case) -> tuple[Tensor, Tensor]:
-        gates = variant_gates(
-            case, self.order, {**LSTM_ACTS, **dict(self.acts)}, self.terms
-        )
-        i, f, g, o = gates
+        acts = {**LSTM_ACTS, **dict(self.acts)}
+        i, f, g, o = variant_gates(case, self.order, acts, self.terms)
         c_new = self.update(i, f, g, o, case.c)
         return self.output(o, c_new, case.c), c_new
 
@@ -267,6 +250,10 @@ CELL_MISTAKES: list[CellMistake] = [
         update=lambda i, f, g, o, c: i * c + f * g,
     ),
     CellMistake(
+        f"g is squashed twice: lstm_gates already applies tanh to g — {UPDATE_HINT}",
+        update=lambda i, f, g, o, c: f * c + i * torch.tanh(g),
+    ),
+    CellMistake(
         f"the update multiplies where it should add — {UPDATE_HINT}",
         update=lambda i, f, g, o, c: f * c * i * g,
     ),
@@ -325,18 +312,20 @@ def shape_hint(got: Tensor, expected: tuple) -> str:
 def differing_terms(
     cell: Callable, reference: Callable, case: Case, terms: tuple
 ) -> list[str]:
-    """The terms on which `cell` and `reference` disagree when all others are zero."""
-    differ = []
-    for term in terms:
-        alone = case.only(term)
+    """The terms on which `cell` and `reference` disagree when all others are zero;
+    "" at the end when they disagree on every term and with all of them zero."""
+
+    def differs(alone: Case) -> bool:
         with core.quiet():
             try:
                 got, want = cell(alone), reference(alone)
             except Exception:  # noqa: BLE001 - any failure counts as a disagreement
-                differ.append(term)
-                continue
-        if not all(core.matches(a, b) for a, b in zip(got, want, strict=True)):
-            differ.append(term)
+                return True
+        return not all(core.matches(a, b) for a, b in zip(got, want, strict=True))
+
+    differ = [term for term in terms if differs(case.only(term))]
+    if len(differ) == len(terms) and differs(case.only("")):
+        differ.append("")
     return differ
 
 
@@ -346,6 +335,12 @@ def term_message(differ: list[str], terms: tuple) -> str:
             "each term alone agrees with torch but their sum does not: check that all "
             "four terms are added before the activations"
         )
+    if "" in differ:
+        return (
+            "it disagrees even with every input, state and bias zero, where torch's "
+            "gates are σ(0) = 0.5 and tanh(0) = 0: something is added to the sum, or "
+            "an activation or the update is not torch's"
+        )
     if len(differ) == len(terms):
         return (
             "it disagrees even with a single term: look after the sum — the gate "
@@ -354,10 +349,16 @@ def term_message(differ: list[str], terms: tuple) -> str:
     if differ == ["c"]:
         return f"only the old cell state c disagrees: {UPDATE_HINT}"
     agree = ", ".join(t for t in terms if t not in differ)
+    verb = "enters" if len(differ) == 1 else "enter"
+    where = (
+        f" the gates, and the i * g term of the update ({UPDATE_HINT}; with only c "
+        "non-zero, g = tanh(0) = 0)"
+        if agree == "c"
+        else ""
+    )
     return (
         f"with only {' or '.join(differ)} non-zero it disagrees with torch (with only "
-        f"{agree} it agrees): check how {' and '.join(differ)} "
-        + ("enters" if len(differ) == 1 else "enter")
+        f"{agree} it agrees): check how {' and '.join(differ)} {verb}{where}"
     )
 
 
