@@ -246,6 +246,21 @@ VIA_ATEN_GRU_CELL = VIA_VF_GRU_CELL.replace(
 )
 IMPLEMENT = "asks you to implement"
 
+
+def implements(
+    name: str,
+    answers: dict[str, str],
+    assignment: str = CELL,
+    via: str = "grade",
+    also: Builder | None = None,
+) -> Attack:
+    """Correct answers built on what their exercises ask to implement: those
+    exercises score 0 and say so, every other one keeps its points."""
+    builders = [answered(exercise, body) for exercise, body in answers.items()]
+    build = chain(*builders, *([also] if also else []))
+    return Attack(name, FILLED, build, tuple(answers), IMPLEMENT, assignment, via)
+
+
 # ---- correct answers that are merely noisy ---------------------------------------
 
 NOISY = chain(
@@ -365,73 +380,31 @@ ATTACKS = [
         in_last(lambda ctx: call(payloads.leave_processes, ctx.marker)),
     ),
     # answers that call what they should implement
-    Attack(
+    implements(
         "torch-lstm-cell-and-vf-gru-cell",
-        FILLED,
-        chain(
-            answered("lstm-cell", VIA_TORCH_LSTM_CELL),
-            answered("gru-cell", VIA_VF_GRU_CELL),
-        ),
-        zeroed=("lstm-cell", "gru-cell"),
-        feedback=IMPLEMENT,
+        {"lstm-cell": VIA_TORCH_LSTM_CELL, "gru-cell": VIA_VF_GRU_CELL},
     ),
-    Attack(
+    implements(
         "unwatched-lstm-cell-and-aten-gru-cell",
-        FILLED,
-        chain(
-            answered("lstm-cell", VIA_UNWATCHED_LSTM_CELL),
-            answered("gru-cell", VIA_ATEN_GRU_CELL),
-        ),
-        zeroed=("lstm-cell", "gru-cell"),
-        feedback=IMPLEMENT,
+        {"lstm-cell": VIA_UNWATCHED_LSTM_CELL, "gru-cell": VIA_ATEN_GRU_CELL},
     ),
-    Attack(
+    implements(
         "blind-guard-then-torch-lstm-cell",
-        FILLED,
-        chain(
-            answered("lstm-cell", VIA_TORCH_LSTM_CELL),
-            first(lambda ctx: call(payloads.blind_the_guard)),
-        ),
-        zeroed=("lstm-cell",),
-        feedback=IMPLEMENT,
+        {"lstm-cell": VIA_TORCH_LSTM_CELL},
+        also=first(lambda ctx: call(payloads.blind_the_guard)),
     ),
-    Attack(
-        "nn-lstm-cell",
-        FILLED,
-        answered("lstm-cell", VIA_LSTM_CELL_MODULE),
-        zeroed=("lstm-cell",),
-        feedback=IMPLEMENT,
-    ),
-    Attack(
-        "lstm-ref-lstm-cell",
-        FILLED,
-        answered("lstm-cell", VIA_LSTM_REF),
-        zeroed=("lstm-cell",),
-        feedback=IMPLEMENT,
-    ),
-    Attack(
-        "nn-lstm-layer",
-        FILLED,
-        answered("lstm-layer", VIA_NN_LSTM),
-        zeroed=("lstm-layer",),
-        feedback=IMPLEMENT,
-        assignment="03_lstm_layer",
-    ),
-    Attack(
+    implements("nn-lstm-cell", {"lstm-cell": VIA_LSTM_CELL_MODULE}),
+    implements("lstm-ref-lstm-cell", {"lstm-cell": VIA_LSTM_REF}),
+    implements("nn-lstm-layer", {"lstm-layer": VIA_NN_LSTM}, "03_lstm_layer"),
+    implements(
         "my-lstm-subclasses-nn-lstm",
-        FILLED,
-        answered("my-lstm", SUBCLASS_OF_NN_LSTM),
-        zeroed=("my-lstm",),
-        feedback=IMPLEMENT,
-        assignment="04_nn_lstm_parameters",
+        {"my-lstm": SUBCLASS_OF_NN_LSTM},
+        "04_nn_lstm_parameters",
     ),
-    Attack(
+    implements(
         "autograd-gates-backward",
-        FILLED,
-        answered("gates-backward", VIA_AUTOGRAD),
-        zeroed=("gates-backward",),
-        feedback=IMPLEMENT,
-        assignment="06_backprop_through_lstm",
+        {"gates-backward": VIA_AUTOGRAD},
+        "06_backprop_through_lstm",
     ),
     # honest but noisy: full marks
     Attack("prints-and-warns", FILLED, NOISY),
@@ -444,13 +417,8 @@ ATTACKS = [
         via="check",
     ),
     Attack("check-steal-masters", BLANK, steal(), via="check"),
-    Attack(
-        "check-torch-lstm-cell",
-        FILLED,
-        answered("lstm-cell", VIA_TORCH_LSTM_CELL),
-        zeroed=("lstm-cell",),
-        feedback=IMPLEMENT,
-        via="check",
+    implements(
+        "check-torch-lstm-cell", {"lstm-cell": VIA_TORCH_LSTM_CELL}, via="check"
     ),
     # through plain `nbgrader autograde` in a copy of the repository
     Attack(
