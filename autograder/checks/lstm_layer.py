@@ -334,7 +334,7 @@ def check_cell_state_jacobian_norm(
 def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
     """Known wrong answers of `cell_state_jacobian_norm`, keyed by their diagnosis."""
     H = lstm.hidden_size
-    zeros = torch.zeros(1, H, dtype=x.dtype)
+    zeros, ones = torch.zeros(1, H, dtype=x.dtype), torch.ones(1, H, dtype=x.dtype)
 
     def state(h_0, c_0, steps=x):
         return lstm(steps, (h_0, c_0))[1]
@@ -349,7 +349,9 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
         "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)":
             jac(lambda c: state(zeros, c)[1].sum(), zeros),
         "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones":
-            jac(lambda c: state(zeros, c)[1], torch.ones(1, H, dtype=x.dtype)),
+            jac(lambda c: state(zeros, c)[1], ones),
+        "h_0 is ones: evaluate at h_0 = 0 as well as c_0 = 0":
+            jac(lambda c: state(ones, c)[1], zeros),
         "one step too few (x[1:]): T = len(x), every step counts":
             (jac(lambda c: state(zeros, c, x[1:])[1], zeros)
              if len(x) > 1 else float("nan")),
