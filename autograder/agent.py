@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import pickle
 import sys
@@ -23,6 +24,7 @@ import threading
 import types
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -160,19 +162,61 @@ class _Loader(pickle.Unpickler):
 # ---- the calls ---------------------------------------------------------------
 
 
+# Calls that would switch the watch off or reach into it, when learner code makes
+# them while it is watched: they count as using what the exercise forbids.
+TAMPERING = (
+    "sys.setprofile",
+    "sys.settrace",
+    "sys.getprofile",
+    "sys.gettrace",
+    "sys._getframe",
+    "threading.setprofile",
+    "threading.settrace",
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "inspect.currentframe",
+    "inspect.stack",
+)
+_OPERATOR_CALLS = {torch._ops.OpOverloadPacket.__call__.__code__}
+_OPERATOR_CALLS.add(torch._ops.OpOverload.__call__.__code__)
+
+
+@functools.cache
+def _grader_places() -> tuple[str, ...]:
+    import lstm_ref
+
+    packages = (sys.modules[__package__], lstm_ref)
+    folders = {str(Path(m.__file__).parent) for m in packages}
+    return (sys.prefix, sys.base_prefix, sys.exec_prefix, "<frozen", *folders)
+
+
+def grader_code(code: types.CodeType) -> bool:
+    """Code of Python itself, the installed packages or the course, not learner's."""
+    return code.co_filename.startswith(_grader_places())
+
+
 class Guard:
     """Notes a call, while learner code runs, of anything the exercise asks the
     learner to implement (`forbid`: dotted names of functions, classes and
-    packages), except inside the functions the checks themselves put in place
-    (`allow`). It watches Python and C calls through `sys.setprofile`."""
+    packages, also reached as `torch.ops.aten.*`), except inside the functions the
+    checks themselves put in place (`allow`); and learner code that switches the
+    watch off or reaches into it (`TAMPERING`). It watches Python and C calls
+    through `sys.setprofile`."""
 
     def __init__(self, forbid: list[str], allow: list[Any]):
         self.functions: dict[int, str] = {}
         self.codes: dict[types.CodeType, str] = {}
         self.folders: list[tuple[str, str]] = []
         self.classes: list[tuple[type, str]] = []
+        self.operators: dict[str, str] = {}  # "aten::lstm_cell" -> "torch.lstm_cell"
         for name in forbid:
             self._add(name, resolve(name))
+        self.tampering: dict[Any, str] = {}
+        if forbid:
+            for name in TAMPERING:
+                obj = resolve(name)
+                self.tampering[getattr(obj, "__code__", id(obj))] = name
         unwrapped = (getattr(f, "func", f) for f in allow)  # functools.partial too
         self.allowed = {f.__code__ for f in unwrapped if hasattr(f, "__code__")}
         self.inside: list[types.FrameType] = []
@@ -191,6 +235,7 @@ class Guard:
             self.codes[obj.__code__] = name
         elif callable(obj):
             self.functions[id(obj)] = name
+            self.operators[f"aten::{getattr(obj, '__name__', '')}"] = name
 
     def target(self, fn: Any) -> None:
         """A class called directly must not be built on what it should implement."""
@@ -212,12 +257,21 @@ class Guard:
                 self.inside.append(frame)
             elif code in self.codes:
                 self.found = self.codes[code]
+            elif code in _OPERATOR_CALLS:
+                op = frame.f_locals.get("self")
+                qualified = getattr(op, "_qualified_op_name", getattr(op, "_name", ""))
+                self.found = self.operators.get(qualified, "")
+            elif code in self.tampering and not grader_code(frame.f_back.f_code):
+                self.found = self.tampering[code]
             else:
                 for folder, name in self.folders:
                     if code.co_filename.startswith(folder):
                         self.found = name
-        elif event == "c_call" and id(arg) in self.functions:
-            self.found = self.functions[id(arg)]
+        elif event == "c_call":
+            if id(arg) in self.functions:
+                self.found = self.functions[id(arg)]
+            elif id(arg) in self.tampering and not grader_code(frame.f_code):
+                self.found = self.tampering[id(arg)]
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[None]:

@@ -73,6 +73,8 @@ class ResilientExecute(OutputLimit, Execute):
         self._killers: set[int] = set()
         self._link: remote.Link | None = None
         self._tests = self.trusted_runner(resources) if self.trusted_tests else None
+        if self._tests is not None:
+            self._tests.tampered = trusted.tampering(nb)
         try:
             return super().preprocess(nb, resources, km)
         finally:

@@ -15,6 +15,7 @@ import ast
 import builtins
 import contextlib
 import io
+import re
 import time
 import types
 import warnings
@@ -70,6 +71,25 @@ def forbidden(tools: dict) -> dict[str, list[str]]:
             for exercise, names in getattr(module, "FORBIDDEN", {}).items():
                 table.setdefault(exercise, []).extend(names)
     return table
+
+
+# Learner code that names the grader's watch in its kernel (autograder.agent) or
+# the profiler it runs on: the watch can no longer be trusted in that kernel.
+TAMPERING = re.compile(
+    r"autograder\.agent|from\s+autograder\s+import[^\n]*\bagent\b"
+    r"|\b(setprofile|settrace|addaudithook)\b"
+)
+
+
+def tampering(nb: NotebookNode) -> str:
+    """The first text of the learner's cells that reaches into the watch, or ""."""
+    for cell in nb.cells:
+        meta = notebooks.nbgrader_meta(cell)
+        if cell.cell_type == "code" and not meta.get("locked"):  # locked: the master's
+            found = TAMPERING.search(cell.source)
+            if found:
+                return found.group(0)
+    return ""
 
 
 class Namespace(dict):
@@ -149,6 +169,7 @@ class TrustedTests:
         self.owner = notebooks.exercises(master)
         self.forbid = forbidden(self.tools)
         self.names: dict = {}  # what earlier test cells assigned
+        self.tampered = ""  # see `tampering`: set from the learner's notebook
 
     def run(self, cell: NotebookNode, link: remote.Link, timeout: float) -> None:
         """Run `cell`; its outputs say how it went. `remote.KernelGone` passes."""
@@ -159,6 +180,16 @@ class TrustedTests:
         scope.update(self.names)
         printed = io.StringIO()
         cell.outputs = []
+        if self.tampered and link.forbid:
+            cell.outputs.append(
+                error_output(
+                    remote.Forbidden(
+                        f"your notebook reaches into the grader's watch on what this "
+                        f"exercise must not call ({self.tampered}): remove that code"
+                    )
+                )
+            )
+            return
         try:
             code = compile(cell.source, f"<{grade_id}>", "exec")
             with (

@@ -283,3 +283,58 @@ def test_learner_exceptions_keep_their_type_for_the_checks(kernel):
     assert issubclass(remote.learner_error("ValueError", "m").__class__, ValueError)
     assert isinstance(remote.learner_error("MyError", "m"), remote.LearnerError)
     assert core.CheckFailed  # the checks' failure type is the grader's own
+
+
+def test_switching_off_the_watch_or_an_operator_alias_is_refused(kernel):
+    client, link = kernel
+    run_in_kernel(
+        client,
+        "import sys, torch\n"
+        "def unwatched(x, state, *w):\n"
+        "    sys.setprofile(None)\n"
+        "    return torch.lstm_cell(x, state, *w)\n"
+        "def alias(x, state, *w):\n"
+        "    return torch.ops.aten.lstm_cell(x, state, *w)\n"
+        "def honest(x, state, *w):\n"
+        "    return tuple(t * 0 for t in state)",
+    )
+    call = (
+        "x, h = torch.randn(2, 3), torch.randn(2, 4)\n"
+        "w = (torch.randn(16, 3), torch.randn(16, 4), torch.randn(16),"
+        " torch.randn(16))\n"
+    )
+    for fn, expected in [
+        ("unwatched", "sys.setprofile"),
+        ("alias", "torch.lstm_cell"),
+        ("honest", None),
+    ]:
+        test = cell(call + f"{fn}(x, (h, h), *w)")
+        runner = trusted.TrustedTests(master(answer("x"), test))
+        runner.forbid = {"x": ["torch.lstm_cell"]}
+        runner.run(test, link, timeout=30)
+        errors = [o.evalue for o in test.outputs if o.output_type == "error"]
+        if expected is None:
+            assert errors == []
+        else:
+            assert len(errors) == 1 and expected in errors[0], errors
+
+
+def test_a_notebook_that_reaches_into_the_watch_fails_the_watched_exercises(kernel):
+    client, link = kernel
+    learner = new_notebook(
+        cells=[
+            new_code_cell("import autograder.agent\nautograder.agent.Guard = None"),
+            answer("x"),
+        ]
+    )
+    assert trusted.tampering(learner) == "autograder.agent"
+    assert trusted.tampering(master(answer("x"))) == ""
+    for forbid, failed in [(["torch.lstm_cell"], True), ([], False)]:
+        test = cell("assert True")
+        runner = trusted.TrustedTests(master(answer("x"), test))
+        runner.forbid = {"x": forbid}
+        runner.tampered = trusted.tampering(learner)
+        runner.run(test, link, timeout=30)
+        errors = [o.evalue for o in test.outputs if o.output_type == "error"]
+        assert bool(errors) == failed
+        assert not errors or "reaches into the grader's watch" in errors[0]
