@@ -353,21 +353,16 @@ def write_master(masters: Path, answer: str) -> Path:
     return path
 
 
-def test_check_grades_sealed_and_unsealed_differs(tmp_path):
+def test_check_grades_sealed(tmp_path):
     """Real nbgrader autograde through `check`: an answer that is right only
-    where the masters are out of sight earns everything sealed, nothing unsealed."""
+    where the masters are out of sight earns everything."""
+    solutions = ROOT / "solutions"
+    assert solutions.is_dir()  # unsealed, the answer would be wrong
     write_master(tmp_path / "masters", "return x * k")
-    answer = (
-        f"import os; return x + k if os.path.exists({str(ROOT / 'solutions')!r})"
-        " else x * k"
-    )
+    answer = f"import os; return x + k if os.path.exists({str(solutions)!r}) else x * k"
     learner = write_master(tmp_path / "learner", answer)
-    sealed, unsealed = (
-        check.check([learner], tmp_path / "masters", timeout=60, sealed=s)[0]
-        for s in (True, False)
-    )
-    assert (sealed.score, sealed.max_score, sealed.problem) == (2, 2, "")
-    assert (unsealed.score, unsealed.max_score) == (0, 2)
+    (report,) = check.check([learner], tmp_path / "masters", timeout=60)
+    assert (report.score, report.max_score, report.problem) == (2, 2, "")
 
 
 @pytest.fixture
