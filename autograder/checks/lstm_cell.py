@@ -263,7 +263,7 @@ def memory_sequence(
 ) -> Tensor:
     """(write_at + 1 + steps, 2) inputs (write, value): the bit ±1 written once,
     then `steps` distractor values in [-noise, noise] with write = 0."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = core.generator(seed)
     length = write_at + 1 + steps
     values = (torch.rand(length, generator=gen, dtype=torch.float64) * 2 - 1) * noise
     write = torch.zeros(length, dtype=torch.float64)

@@ -137,7 +137,7 @@ def check_lstm_layer(
     """`lstm_layer` against `lstm_ref` in four cases: time-major or batch-first, with a
     given state or the default zero state. Graded with the reference cell."""
     params = make_params(input_size, hidden_size, seed)
-    g = torch.Generator().manual_seed(seed + 1)
+    g = core.generator(seed + 1)
     x = torch.randn(L, N, input_size, generator=g, dtype=torch.float64)
     state = tuple(torch.randn(1, N, hidden_size, generator=g, dtype=torch.float64)
                   for _ in range(2))
@@ -317,7 +317,7 @@ def check_cell_state_jacobian_norm(
     name = "cell_state_jacobian_norm"
     torch.manual_seed(seed)
     lstm = nn.LSTM(input_size, hidden_size).double()
-    g = torch.Generator().manual_seed(seed + 1)
+    g = core.generator(seed + 1)
     for T in lengths:
         x = torch.randn(T, input_size, generator=g, dtype=torch.float64)
         with core.default_dtype():
