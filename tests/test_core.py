@@ -59,7 +59,7 @@ def test_a_failed_check_shows_its_message_without_a_traceback(kernel_outputs):
 
 
 def test_an_unanswered_exercise_says_not_answered_yet(kernel_outputs):
-    for key, who in [("stub", "this answer"), ("unanswered-test", "predicted_f"),
+    for key, who in [("stub", "this cell"), ("unanswered-test", "predicted_f"),
                      ("stub-called", "lstm_gates")]:
         (error,) = kernel_outputs[key]
         assert error.ename == "CheckFailed", key
@@ -95,7 +95,7 @@ def test_the_release_says_not_answered_yet_in_a_kernel():
                    resources={"metadata": {"path": str(ROOT)}}).execute()
     errors = [[o for o in c.outputs if o.output_type == "error"] for c in nb.cells]
     assert errors[1] == []  # defining the stub function raises nothing
-    for cell, who in [(2, "rnn_cell"), (3, "this answer"),
+    for cell, who in [(2, "rnn_cell"), (3, "this cell"),
                       (4, "norm_after_50_steps")]:
         (error,) = errors[cell]
         assert error.ename == "CheckFailed" and len(error.traceback) == 1

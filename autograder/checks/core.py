@@ -400,15 +400,19 @@ def notebook_message(error: BaseException, tb: Any) -> str | None:
     entry = _learner_frame(tb)
     if isinstance(error, NotImplementedError) and entry is not None:
         where = entry.tb_frame.f_code.co_name
-        who = "this answer" if where == "<module>" else f"{where}"
+        if where == "<module>":  # the answer cell itself
+            return (
+                f"this cell is {NOT_ANSWERED}: replace `raise NotImplementedError()` "
+                "with your answer and run it again"
+            )
         return (
-            f"{who} is {NOT_ANSWERED}: replace `raise NotImplementedError()` in its "
+            f"{where} is {NOT_ANSWERED}: replace `raise NotImplementedError()` in its "
             "answer cell with your code and run that cell first"
         )
     if isinstance(error, NameError) and entry is not None and _is_test_cell(entry):
         return (
             f"{NOT_ANSWERED}: {error.name} is not defined — write your answer in the "
-            "answer cell above, run it, then run this test"
+            "answer cell above, run it, then run this cell again"
         )
     return None
 
