@@ -234,8 +234,13 @@ SHOWN_BY_DESIGN = (
     "checks.",
     "gru_checks.",
     "torch.set_default_dtype(",
+    "warnings.filterwarnings(",
+    "my_lstm_checks.",
+    "draw_lstm(",  # 04 and 06: functions that draw and return None
+    "run_table(",
+    "draw_step_graph(",
 )
-MASTERS = ["01_rnn_limits", "02_lstm_cell", "03_lstm_layer"]
+MASTERS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("assignment", MASTERS)
