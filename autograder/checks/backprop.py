@@ -24,6 +24,7 @@ from .core import (
     expect_pair,
     expect_shape,
     fail,
+    generator,
     matches,
     passed,
     using,
@@ -62,7 +63,7 @@ def make_cache(x, h, c, params):
 
 def cell_case(seed, batch, input_size, hidden_size):
     """(grad_h, grad_c, cache, params) for one random step."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(seed)
     params = cell_weights(input_size, hidden_size, gen)
     x = torch.randn(batch, input_size, generator=gen, dtype=torch.float64)
     h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)
@@ -150,7 +151,7 @@ def autograd_gates_backward(grad_h, grad_c, cache, params):
 def check_activation_backward(
     learner_sigmoid_backward, learner_tanh_backward, seed=0, size=(3, 5)
 ):
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(seed)
     a = torch.randn(*size, generator=gen, dtype=torch.float64) * 3
     grad = torch.randn(*size, generator=gen, dtype=torch.float64)
     a.requires_grad_()
@@ -299,7 +300,7 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
 
 def sequence_case(seed, length, batch, input_size, hidden_size):
     """(grad_output, caches, params, inputs) for a random sequence."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = generator(seed)
     params = cell_weights(input_size, hidden_size, gen)
     x = torch.randn(length, batch, input_size, generator=gen, dtype=torch.float64)
     h = torch.randn(batch, hidden_size, generator=gen, dtype=torch.float64)

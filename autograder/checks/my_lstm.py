@@ -68,7 +68,7 @@ def _check_init(module, config: Config) -> None:
 
 
 def _inputs(config: Config, seed: int, with_state: bool):
-    gen = torch.Generator().manual_seed(seed)
+    gen = core.generator(seed)
     x = torch.randn(config.input_shape, generator=gen, dtype=torch.float64)
     if not with_state:
         return x, None

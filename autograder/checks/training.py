@@ -87,13 +87,13 @@ def digit_split(n_train: int = 1200, seed: int = 0):
     digits = load_digits()
     images = torch.tensor(digits.images, dtype=torch.float32) / 16
     labels = torch.tensor(digits.target)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(images), generator=core.generator(seed))
     train, test = order[:n_train], order[n_train:]
     return list(images[train]), labels[train], list(images[test]), labels[test]
 
 
 def _random_sequences(lengths, features: int, seed: int) -> list[torch.Tensor]:
-    generator = torch.Generator().manual_seed(seed)
+    generator = core.generator(seed)
     return [
         torch.randn(n, features, generator=generator, dtype=torch.float64)
         for n in lengths
