@@ -14,6 +14,7 @@ process and user the test made is removed. Screenshots land in artifacts/classro
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -156,11 +157,16 @@ def classroom():
     finally:
         if hub is not None:
             os.killpg(hub.pid, signal.SIGTERM)  # the hub stops the users' servers
-            hub.wait(timeout=60)
+            try:
+                hub.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(hub.pid, signal.SIGKILL)
+                hub.wait()
         log.close()
         for person in people:
             for pid in user_pids(person.name):
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             subprocess.run(["userdel", "--remove", person.name], capture_output=True)
         for group in new_groups:
             subprocess.run(["groupdel", group], capture_output=True)
@@ -190,13 +196,18 @@ def wait_for_hub(url: str, hub: subprocess.Popen) -> None:
 
 
 def log_in(browser, url: str, person: Person):
-    """The hub's login page, then the person's JupyterLab; returns the page."""
+    """The person logs in on the hub's page; the hub starts their server meanwhile."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{url}/hub/login")
     page.fill("#username_input", person.name)
     page.fill("#password_input", person.password)
     page.click("#login_submit")
+    return page
+
+
+def in_lab(page, person: Person):
+    """The page, once the person's own JupyterLab is there."""
     page.wait_for_url(re.compile(rf"/user/{person.name}/lab"), timeout=180 * SECONDS)
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").wait_for(
         timeout=120 * SECONDS
@@ -258,9 +269,9 @@ def scores() -> tuple[float, float]:
     return sum(points.values()), sum(points.values()) - lost
 
 
-def student_submits(browser, url: str, person: Person, mistake) -> object:
-    """Log in, fetch, fill, Validate and Submit in the Assignments tab; the page."""
-    page = log_in(browser, url, person)
+def student_submits(page, url: str, person: Person, mistake) -> None:
+    """Fetch, fill, Validate and Submit in the Assignments tab."""
+    in_lab(page, person)
     # The student's nbgrader: the Assignments tab, Validate, no formgrader.
     assert "Formgrader" not in menu(page, "Nbgrader", "Assignment List")
     assert page.request.get(f"{url}/user/{person.name}/formgrader").status == 404
@@ -286,7 +297,6 @@ def student_submits(browser, url: str, person: Person, mistake) -> object:
         timeout=120 * SECONDS
     )
     page.screenshot(path=str(ARTIFACTS / f"{person.label}-assignments.png"))
-    return page
 
 
 def formgrader_scores(page, students: list[Person]) -> dict[str, str]:
@@ -336,17 +346,18 @@ def test_a_class_on_jupyterhub(classroom):
 
     url, (teacher, right, wrong), exchange = classroom
     full, with_mistake = scores()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
-            instructor = log_in(browser, url, teacher)
+            # Everyone logs in at once: the hub starts the three servers together.
+            everyone = (teacher, right, wrong)
+            pages = {who.name: log_in(browser, url, who) for who in everyone}
+            instructor = in_lab(pages[teacher.name], teacher)
             formgrader_api(instructor, url, teacher, f"assignment/{ASSIGNMENT}/assign")
             formgrader_api(instructor, url, teacher, f"assignment/{ASSIGNMENT}/release")
 
-            pages = {
-                right.name: student_submits(browser, url, right, None),
-                wrong.name: student_submits(browser, url, wrong, MISTAKE),
-            }
+            student_submits(pages[right.name], url, right, None)
+            student_submits(pages[wrong.name], url, wrong, MISTAKE)
 
             formgrader_api(instructor, url, teacher, f"assignment/{ASSIGNMENT}/collect")
             for person in (right, wrong):
