@@ -100,22 +100,26 @@ def job(masters: Path, timeout: int, sealed: bool = True) -> Job:
 # ---- on a worker ------------------------------------------------------------------
 
 _lock = threading.Lock()  # a worker process grades one submission at a time
-_courses: dict[str, course.TempCourse] = {}
+_run = ""  # the grading run whose private course `grade._worker` is
 
 
-def _course(job: Job) -> course.TempCourse:
-    if job.run not in _courses:
-        masters = course.ROOT / job.masters  # an absolute path stays as it is
-        if not masters.is_dir() or fingerprint(masters) != job.fingerprint:
-            raise CourseError(
-                f"Dask worker on {os.uname().nodename}: its course ({masters}) differs "
-                "from the one being graded; install the same commit on every machine "
-                "and restart the workers"
-            )
-        base = Path(tempfile.mkdtemp(prefix="lstm-course-dask-"))
-        grade.start_worker(masters, job.timeout, base, sealed=job.sealed)
-        _courses[job.run] = grade._worker
-    return _courses[job.run]
+def _course(job: Job) -> None:
+    """Make `grade._worker` this run's private course (the last run's is removed)."""
+    global _run
+    if _run == job.run:
+        return
+    masters = course.ROOT / job.masters  # an absolute path stays as it is
+    if not masters.is_dir() or fingerprint(masters) != job.fingerprint:
+        raise CourseError(
+            f"Dask worker on {os.uname().nodename}: its course ({masters}) differs "
+            "from the one being graded; install the same commit on every machine "
+            "and restart the workers"
+        )
+    if grade._worker is not None:
+        shutil.rmtree(grade._worker.root.parent, ignore_errors=True)
+    base = Path(tempfile.mkdtemp(prefix="lstm-course-dask-"))
+    grade.start_worker(masters, job.timeout, base, sealed=job.sealed)
+    _run = job.run
 
 
 def grade_task(
@@ -123,7 +127,7 @@ def grade_task(
 ) -> tuple[grade.Outcome, dict[str, bytes]]:
     """Grade one submission on this worker: its outcome and its graded files."""
     with _lock:
-        grade._worker = _course(job)
+        _course(job)
         if notebook is not None:
             inbox = grade._worker.root / "inbox" / item.student / item.assignment
             inbox.mkdir(parents=True, exist_ok=True)
@@ -151,8 +155,7 @@ def graded_files(outcome: grade.Outcome) -> dict[str, bytes]:
 def run_all(client, job: Job, items: list, base: Path, bar) -> list[grade.Outcome]:
     """Grade `items` on the cluster; the outcomes in the order of `items`, each
     with `graded_in` pointing at its files, unpacked under `base`."""
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
+    from distributed import KilledWorker, as_completed
 
     futures = {
         client.submit(
@@ -170,10 +173,13 @@ def run_all(client, job: Job, items: list, base: Path, bar) -> list[grade.Outcom
         i = futures[future]
         try:
             outcome, files = future.result()
-        except KilledWorker as error:  # the submission itself kills workers
+        except KilledWorker:  # every worker that tried it died: it kills them
             item = items[i]
             outcome, files = grade.Outcome(item.student, item.assignment), {}
-            outcome.problem = f"not graded: it killed Dask workers ({error})"
+            outcome.problem = (
+                "not graded: every Dask worker that graded it died; "
+                "see why with `lstm-course check` on it alone"
+            )
         outcome.graded_in = str(unpack(files, base / f"returned-{i}")) if files else ""
         done[i] = outcome
         bar.update()

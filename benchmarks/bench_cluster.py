@@ -54,23 +54,39 @@ def main() -> int:
         def grade(name: str) -> list[str]:
             workdir = scratch / f"course-{name}"
             return [
-                sys.executable, "-m", "autograder", "grade", str(scratch / "class"),
-                "--quiet", "--workdir", str(workdir), "--masters", str(masters),
+                sys.executable,
+                "-m",
+                "autograder",
+                "grade",
+                str(scratch / "class"),
+                "--quiet",
+                "--workdir",
+                str(workdir),
+                "--masters",
+                str(masters),
             ]
 
+        print(f"assignment: {assignment}  submissions: {n}  cores: {os.cpu_count()}")
         local = timed([*grade("local"), "--jobs", "2"], scratch)
+        report("grade --jobs 2 (local):         ", local, n)
         two = on_cluster(2, scratch, grade("dask2"))
+        report("grade --cluster, 2 Dask workers:", two, n)
+        print(
+            f"  cluster / local:                {two / local:6.2f}x  (target <= 1.1x)"
+        )
         one = on_cluster(1, scratch, grade("dask1"))
-
-    load = os.getloadavg()[0]
-    print(f"assignment: {assignment}  submissions: {n}  cores: {os.cpu_count()}")
-    print(f"load average at the end: {load:.1f} (a shared machine inflates times)")
-    print(f"grade --jobs 2 (local):           {local:6.1f} s  {local / n:5.2f} s/sub")
-    print(f"grade --cluster, 2 Dask workers:  {two:6.1f} s  {two / n:5.2f} s/sub")
-    print(f"  cluster / local:                {two / local:6.2f}x  (target <= 1.1x)")
-    print(f"grade --cluster, 1 Dask worker:   {one:6.1f} s  {one / n:5.2f} s/sub")
-    print(f"  speed-up 1 -> 2 workers:        {one / two:6.2f}x  (ideal 2x)")
+        report("grade --cluster, 1 Dask worker: ", one, n)
+        print(f"  speed-up 1 -> 2 workers:        {one / two:6.2f}x  (ideal 2x)")
     return 0
+
+
+def report(what: str, seconds: float, n: int) -> None:
+    """One figure as soon as it is measured, with the machine's load beside it."""
+    load = os.getloadavg()[0]
+    print(
+        f"{what}  {seconds:6.1f} s  {seconds / n:5.2f} s/submission  (load {load:.1f})",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
