@@ -89,7 +89,7 @@ class ResilientExecute(OutputLimit, Execute):
         course = CourseDirectory(config=self.config)
         folder = course.format_path(course.source_directory, ".", assignment)
         master = Path(folder) / f"{notebook}.ipynb"
-        return trusted.TrustedTests(notebooks.read(master))
+        return trusted.TrustedTests(notebooks.read(master), master.parent)
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         try:

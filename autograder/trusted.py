@@ -16,9 +16,11 @@ import builtins
 import contextlib
 import io
 import re
+import sys
 import time
 import types
 import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,22 +29,38 @@ from nbformat.v4 import new_output
 
 from autograder import notebooks, remote
 from autograder.checks.core import CheckFailed
+from autograder.errors import CourseError
 
 
 def master_imports(master: NotebookNode) -> str:
-    """The master's top-level imports of grading tools (torch, the checks…)."""
-    lines = []
-    for cell in master.cells:
-        if cell.cell_type != "code" or notebooks.is_answer(cell):
-            continue
-        for node in imports(cell.source):
-            if isinstance(node, ast.ImportFrom):
-                names = [node.module]
-            else:
-                names = [alias.name for alias in node.names]
-            if all(name and remote.importable(name) for name in names):
-                lines.append(ast.unparse(node))
+    """Every top-level import of the master's given and test cells: the names it
+    binds (torch, the checks…) are the grader's own, never the learner's."""
+    lines = [
+        ast.unparse(node)
+        for cell in master.cells
+        if cell.cell_type == "code" and not notebooks.is_answer(cell)
+        for node in imports(cell.source)
+    ]
     return "\n".join(dict.fromkeys(lines))
+
+
+def grader_tools(master: NotebookNode, folder: Path | None) -> dict:
+    """The master's imports, run here (its own folder importable, as in a kernel
+    started there). One that fails stops grading: its name must never fall back
+    to whatever the learner's notebook calls by it."""
+    tools: dict = {"__builtins__": builtins}
+    code = master_imports(master)
+    sys.path.insert(0, str(folder or "."))
+    try:
+        exec(compile(code, "<the master's imports>", "exec"), tools)
+    except Exception as error:
+        raise CourseError(
+            f"the master's imports fail in the grader ({type(error).__name__}: "
+            f"{error}); grading needs them"
+        ) from None
+    finally:
+        sys.path.remove(str(folder or "."))
+    return tools
 
 
 def import_lines(source: str) -> str:
@@ -163,9 +181,8 @@ def error_output(error: BaseException) -> NotebookNode:
 class TrustedTests:
     """Runs one notebook's graded test cells here, in the order they come."""
 
-    def __init__(self, master: NotebookNode):
-        self.tools: dict = {"__builtins__": builtins}
-        exec(compile(master_imports(master), "<master imports>", "exec"), self.tools)
+    def __init__(self, master: NotebookNode, folder: Path | None = None):
+        self.tools = grader_tools(master, folder)
         self.owner = notebooks.exercises(master)
         self.forbid = forbidden(self.tools)
         self.names: dict = {}  # what earlier test cells assigned
