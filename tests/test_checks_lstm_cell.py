@@ -70,7 +70,7 @@ def test_stub_raises_not_implemented():
             check(stub)
 
 
-# --- diagnose_lstm_cell on whole cells (what notebooks 03 and 04 import) --------------
+# --- diagnose_lstm_cell on whole cells ------------------------------------------------
 
 
 def cell_source(
