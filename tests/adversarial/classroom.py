@@ -69,10 +69,6 @@ class Graded:
     lines: dict[str, str] = field(default_factory=dict)
     autograded: Path | None = None
 
-    def notebook(self) -> NotebookNode:
-        assert self.autograded is not None and self.autograded.is_file()
-        return notebooks.read(self.autograded)
-
 
 def from_cells(cells: list, autograded: Path) -> Graded:
     lines = {}
@@ -371,25 +367,27 @@ def processes_left(results: Results) -> list[str]:
     return [p for klass in results.classes for p in klass.survivors]
 
 
-def graded_cell(results: Results, name: str, grade_id: str) -> NotebookNode:
-    nb = results.result(next(a for a in ATTACKS if a.name == name)).notebook()
-    return next(
-        c for c in nb.cells if notebooks.nbgrader_meta(c).get("grade_id") == grade_id
-    )
+def autograded(results: Results, name: str) -> Path | None:
+    """The attack's autograded notebook, None when grading left none."""
+    path = results.result(next(a for a in ATTACKS if a.name == name)).autograded
+    return path if path is not None and path.is_file() else None
 
 
 def memory_limit_unnamed(results: Results) -> list[str]:
     """The 6 GiB allocation fails in its own cell, with a message naming the limit."""
-    cell = graded_cell(results, "memory-hog", "gru-cell")
+    path = autograded(results, "memory-hog")
+    if path is None:
+        return ["no autograded notebook"]
+    cell = harness.answer_cell(notebooks.read(path), "gru-cell")
     errors = [o.evalue for o in cell.outputs if o.output_type == "error"]
     return [] if any("memory limit" in e for e in errors) else [f"errors: {errors}"]
 
 
 def output_unbounded(results: Results) -> list[str]:
     """300 MB of print leave a notebook of a few MB at most."""
-    path = results.result(
-        next(a for a in ATTACKS if a.name == "output-flood")
-    ).autograded
+    path = autograded(results, "output-flood")
+    if path is None:
+        return ["no autograded notebook: grading did not survive the flood"]
     size = path.stat().st_size / 2**20
     return [] if size < 10 else [f"the autograded notebook holds {size:.0f} MB"]
 
