@@ -89,11 +89,16 @@ class _Pickler(pickle.Pickler):
         return None
 
     def reducer_override(self, obj):
-        if isinstance(obj, torch.Tensor) and obj.grad is not None:
-            is_parameter = isinstance(obj, nn.Parameter)
-            fields = (is_parameter, obj.detach(), obj.requires_grad, obj.grad)
-            return (agent.with_grad, fields)
-        return NotImplemented
+        """A tensor goes with its `.grad`, and a view as its own elements only (plain
+        pickle would send its whole base once per view)."""
+        if not isinstance(obj, torch.Tensor):
+            return NotImplemented
+        view = obj.untyped_storage().nbytes() > obj.numel() * obj.element_size()
+        if obj.grad is None and not view:
+            return NotImplemented
+        data = obj.detach().clone() if view else obj.detach()
+        parameter = isinstance(obj, nn.Parameter)
+        return (agent.with_grad, (parameter, data, obj.requires_grad, obj.grad))
 
 
 def _slot(obj: RemoteObject, name: str) -> Any:

@@ -36,6 +36,18 @@ from .cell_diagnosis import (
     term_message,
 )
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+FORBIDDEN = {
+    "gru-cell": [
+        "torch.gru_cell",
+        "torch.gru",
+        "torch.nn.GRUCell",
+        "torch.nn.GRU",
+        "lstm_ref",
+    ],
+}
+
 Tensor = torch.Tensor
 
 GRU_GATES = "rzn"
@@ -170,8 +182,6 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
         "torch: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), "
         "h' = (1 - z) ⊙ n + z ⊙ h"
     )
-
-
 
 
 def check_gru_cell(

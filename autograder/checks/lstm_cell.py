@@ -28,11 +28,11 @@ from .cell_diagnosis import (
 # gives the exercise zero, with a message, when the answer calls one of these).
 _LSTM = ["torch.lstm_cell", "torch.lstm", "torch.nn.LSTMCell", "torch.nn.LSTM"]
 _GRU = ["torch.gru_cell", "torch.gru", "torch.nn.GRUCell", "torch.nn.GRU"]
+_RNN = ["torch.nn.RNNCell", "torch.nn.RNN"]
 FORBIDDEN = {
     "lstm-gates": [*_LSTM, "lstm_ref"],
     "lstm-cell": [*_LSTM, "lstm_ref"],
-    "gru-cell": [*_GRU, "lstm_ref"],
-    "num-parameters": [*_LSTM, *_GRU, "torch.nn.RNNCell", "torch.nn.RNN", "lstm_ref"],
+    "num-parameters": [*_LSTM, *_GRU, *_RNN, "lstm_ref"],
 }
 
 Tensor = torch.Tensor
@@ -193,11 +193,8 @@ def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> str:
     )
 
 
-
 @core.forked_rng()  # torch's modules draw their initial weights
-def check_num_parameters(
-    num_parameters: Callable, sizes: tuple = ((3, 2),)
-) -> None:
+def check_num_parameters(num_parameters: Callable, sizes: tuple = ((3, 2),)) -> None:
     """num_parameters(I, H, num_chunks, bias) for each (I, H) in `sizes`, every cell
     kind (4, 3, 1 chunks) and bias True and False, against torch's modules."""
     for (I, H), chunks, bias in itertools.product(sizes, CELLS, (True, False)):
@@ -216,8 +213,6 @@ def check_num_parameters(
         "num_parameters matches torch's LSTMCell, GRUCell and RNNCell, with and "
         f"without bias, for (input_size, hidden_size) in {shown}"
     )
-
-
 
 
 # --- the hand-set memory cell ---------------------------------------------------------
@@ -284,7 +279,6 @@ def memory_trace(params: object, xs: Tensor) -> dict[str, Tensor]:
         ):
             rows[key].append(float(value))
     return {k: torch.tensor(v, dtype=torch.float64) for k, v in rows.items()}
-
 
 
 def _memory_failure(trace: dict[str, Tensor], bit: int, write_at: int) -> str:

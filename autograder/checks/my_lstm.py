@@ -25,6 +25,19 @@ from .nn_lstm_parameters import (
     reference_state_dict_shapes,
 )
 
+# What each exercise must not call: the thing it asks you to build (sealed grading
+# gives the exercise zero, with a message, when the answer calls one of these).
+FORBIDDEN = {
+    "my-lstm": [
+        "torch.lstm",
+        "torch.nn.LSTM",
+        "torch.nn.RNNBase",
+        "torch.lstm_cell",
+        "torch.nn.LSTMCell",
+        "lstm_ref",
+    ],
+}
+
 MY_LSTM_VISIBLE = [  # one argument each; the hidden test's are in its cell
     lstm(3, 4, (5, 2, 3)),
     lstm(3, 4, (5, 2, 3), num_layers=2),
@@ -61,10 +74,12 @@ def _check_init(module, config: Config) -> None:
         # with probability below 1e-8: a constant or zero tensor is a mistake.
         narrow = p.numel() >= 16 and float(p.max() - p.min()) < bound / 2
         if float(p.abs().max()) > bound * (1 + 1e-6) or narrow:
-            core.fail(f"MyLSTM({config.arguments}).{name} spans [{float(p.min()):.3g}, "
-                      f"{float(p.max()):.3g}] — initialise every parameter from "
-                      f"U(-1/√H, 1/√H) = U(-{bound:.3g}, {bound:.3g}), like torch: "
-                      "torch.empty(shape).uniform_(-bound, bound)")
+            core.fail(
+                f"MyLSTM({config.arguments}).{name} spans [{float(p.min()):.3g}, "
+                f"{float(p.max()):.3g}] — initialise every parameter from "
+                f"U(-1/√H, 1/√H) = U(-{bound:.3g}, {bound:.3g}), like torch: "
+                "torch.empty(shape).uniform_(-bound, bound)"
+            )
 
 
 def _inputs(config: Config, seed: int, with_state: bool):
@@ -87,8 +102,10 @@ def _run(module, x, hx, seed: int, config: Config):
             result = core.call("MyLSTM.forward", module, *args)
     except core.CheckFailed as error:
         if "Double" in str(error) or "dtype" in str(error):
-            core.fail(f"MyLSTM failed for {config} in float64: {error} — create "
-                      "tensors with x.new_zeros(...) so they take the input's dtype")
+            core.fail(
+                f"MyLSTM failed for {config} in float64: {error} — create "
+                "tensors with x.new_zeros(...) so they take the input's dtype"
+            )
         core.fail(f"MyLSTM failed for {config} — {config.hint}: {error}")
     output, state = core.expect_pair("MyLSTM.forward", result, "output", "(h_n, c_n)")
     h_n, c_n = core.expect_pair("MyLSTM.forward's second result", state, "h_n", "c_n")
@@ -115,8 +132,10 @@ def _diagnose(config, got, want, ref, x, hx) -> str:
     (out, h_n, c_n), (out_r, h_r, c_r) = got, want
     H_out = config.H_out
     if tuple(out.shape) != tuple(out_r.shape):
-        return (f"output has shape {tuple(out.shape)}, expected {tuple(out_r.shape)}"
-                " — output is (L, N, D·H_out), or (N, L, D·H_out) with batch_first")
+        return (
+            f"output has shape {tuple(out.shape)}, expected {tuple(out_r.shape)}"
+            " — output is (L, N, D·H_out), or (N, L, D·H_out) with batch_first"
+        )
     for name, g, w in (("h_n", h_n, h_r), ("c_n", c_n, c_r)):
         if tuple(g.shape) != tuple(w.shape):
             if tuple(g.shape) == tuple(w.transpose(0, 1).shape):
@@ -125,30 +144,41 @@ def _diagnose(config, got, want, ref, x, hx) -> str:
                 cause = "proj_size shrinks h only: c keeps hidden_size"
             else:
                 cause = "h_n/c_n are (D·num_layers, N, H_out / H)"
-            return (f"{name} has shape {tuple(g.shape)}, expected {tuple(w.shape)} — "
-                    f"{cause}")
+            return (
+                f"{name} has shape {tuple(g.shape)}, expected {tuple(w.shape)} — "
+                f"{cause}"
+            )
     if config.kwargs.get("batch_first") and core.matches(
-            h_n, h_r.transpose(0, 1).reshape(h_r.shape)):
+        h_n, h_r.transpose(0, 1).reshape(h_r.shape)
+    ):
         return "batch_first never changes h_0/c_0/h_n/c_n"
     if config.D == 2:
         fw, rv = _time_major(out_r, config).split(H_out, dim=-1)
         mine = _time_major(out, config)
         if core.matches(mine, torch.cat([fw, rv.flip(0)], -1)):
-            return ("the reverse direction's outputs are stored in the order it "
-                    "computed them (t = L-1 … 0): flip them back to time order")
+            return (
+                "the reverse direction's outputs are stored in the order it "
+                "computed them (t = L-1 … 0): flip them back to time order"
+            )
         if core.matches(mine, torch.cat([rv, fw], -1)):
-            return ("concatenation order: output is cat([forward, reverse], dim=-1), "
-                    "forward first")
+            return (
+                "concatenation order: output is cat([forward, reverse], dim=-1), "
+                "forward first"
+            )
         if config.layers > 1 and core.matches(h_n, _swap_state_order(h_r, config)):
-            return ("h_n order: index layer·D + direction "
-                    "(h_n.view(num_layers, D, N, H_out))")
+            return (
+                "h_n order: index layer·D + direction "
+                "(h_n.view(num_layers, D, N, H_out))"
+            )
         if hx is not None and config.layers > 1:
             swapped = tuple(_swap_state_order(s, config, inverse=True) for s in hx)
             with torch.no_grad(), core.quiet():
                 out_s = ref(x, swapped)[0]
             if core.matches(out, out_s):
-                return ("h_0/c_0 are indexed layer·D + direction: state k·D + d "
-                        "belongs to layer k, direction d")
+                return (
+                    "h_0/c_0 are indexed layer·D + direction: state k·D + d "
+                    "belongs to layer k, direction d"
+                )
     return config.hint
 
 
@@ -164,22 +194,24 @@ def _diagnose_one_layer(MyLSTM, config: Config, seed: int) -> str:
         out_r, (h_r, c_r) = ref(x)
     want = (out_r, h_r, c_r)
     if all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
-        return ("with num_layers=1 the same configuration is right, so the stacking "
-                "is wrong: layer k > 0 reads layer k-1's concatenated output "
-                "(D·H_out features) and starts from state k·D + d")
+        return (
+            "with num_layers=1 the same configuration is right, so the stacking "
+            "is wrong: layer k > 0 reads layer k-1's concatenated output "
+            "(D·H_out features) and starts from state k·D + d"
+        )
     return f"already with num_layers=1: {_diagnose(single, got, want, ref, x, None)}"
 
 
-def check_my_lstm(
-    MyLSTM, configs: list[dict] | None = None, seed: int = 0
-) -> None:
+def check_my_lstm(MyLSTM, configs: list[dict] | None = None, seed: int = 0) -> None:
     """Load nn.LSTM's state_dict into MyLSTM and compare forward results, for each
     configuration (dicts of nn.LSTM's arguments and `input_shape`; the visible
     test's six by default), with the reference `state_dict_shapes` and
     `lstm_step` in place of the learner's."""
     configs = _configs(configs, MY_LSTM_VISIBLE)
-    substitutes = {"state_dict_shapes": reference_state_dict_shapes,
-                   "lstm_step": lstm_ref.functional.lstm_step}
+    substitutes = {
+        "state_dict_shapes": reference_state_dict_shapes,
+        "lstm_step": lstm_ref.functional.lstm_step,
+    }
     with core.using(MyLSTM.__init__, **substitutes), core.forked_rng():
         for i, config in enumerate(configs):
             s = seed + 10 * i
@@ -193,21 +225,29 @@ def check_my_lstm(
                 want = (out_r, h_r, c_r)
                 if not all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
                     state = "given (h_0, c_0)" if with_state else "no initial state"
-                    if not all(core.matches(g, w) for g, w in zip(
-                            got, _run(mine, x, hx, s + 1, config), strict=True)):
-                        cause = ("in eval mode MyLSTM gives different results under "
-                                 "different seeds: dropout applied in eval mode — "
-                                 "pass self.training to F.dropout")
+                    if not all(
+                        core.matches(g, w)
+                        for g, w in zip(
+                            got, _run(mine, x, hx, s + 1, config), strict=True
+                        )
+                    ):
+                        cause = (
+                            "in eval mode MyLSTM gives different results under "
+                            "different seeds: dropout applied in eval mode — "
+                            "pass self.training to F.dropout"
+                        )
                     else:
                         cause = _diagnose(config, got, want, ref, x, hx)
                         if cause == config.hint and config.layers > 1:
                             cause = _diagnose_one_layer(MyLSTM, config, s)
-                    core.fail(f"MyLSTM differs from {config}, eval mode, {state}: "
-                              f"{cause}")
+                    core.fail(
+                        f"MyLSTM differs from {config}, eval mode, {state}: {cause}"
+                    )
             if config.kwargs.get("dropout"):
                 _check_training(config, ref, mine, s)
-    core.passed(f"MyLSTM matches nn.LSTM (float64, atol 1e-8) in {len(configs)} "
-                "configurations")
+    core.passed(
+        f"MyLSTM matches nn.LSTM (float64, atol 1e-8) in {len(configs)} configurations"
+    )
 
 
 def _check_training(config: Config, ref, mine, seed: int) -> None:
@@ -226,14 +266,22 @@ def _check_training(config: Config, ref, mine, seed: int) -> None:
         out_e, (h_e, c_e) = ref(x)
     D = config.D
     if bool((out == 0).any()):
-        core.fail(prefix + "the output has exact zeros — dropout acts between layers, "
-                  "never after the last one")
+        core.fail(
+            prefix + "the output has exact zeros — dropout acts between layers, "
+            "never after the last one"
+        )
     if core.matches(out, out_e):
-        core.fail(prefix + "the output equals eval mode — apply dropout to every "
-                  "layer's output but the last when self.training is True")
+        core.fail(
+            prefix + "the output equals eval mode — apply dropout to every "
+            "layer's output but the last when self.training is True"
+        )
     if not core.matches(h_n[:D], h_e[:D]):
-        core.fail(prefix + "layer 0's final state changed — dropout acts on a layer's "
-                  "output on its way to the next layer, never inside the recurrence")
-    core.fail(prefix + "use F.dropout(x, self.dropout, self.training) once per layer "
-              "boundary, on the concatenated output, so your masks are torch's "
-              "under the same seed")
+        core.fail(
+            prefix + "layer 0's final state changed — dropout acts on a layer's "
+            "output on its way to the next layer, never inside the recurrence"
+        )
+    core.fail(
+        prefix + "use F.dropout(x, self.dropout, self.training) once per layer "
+        "boundary, on the concatenated output, so your masks are torch's "
+        "under the same seed"
+    )

@@ -27,7 +27,6 @@ _LSTM = ["torch.lstm", "torch.nn.LSTM", "torch.nn.RNNBase", "lstm_ref"]
 FORBIDDEN = {
     "state-dict-shapes": _LSTM,
     "num-parameters": _LSTM,
-    "my-lstm": [*_LSTM, "torch.lstm_cell", "torch.nn.LSTMCell"],
 }
 
 # --------------------------------------------------------------------- configurations
@@ -75,21 +74,28 @@ class Config:
         if self.layers > 1:
             rules.append("layer k > 0 reads layer k-1's output, D·H_out features")
         if self.D == 2:
-            rules.append("the reverse direction has its own _reverse parameters, "
-                         "runs t = L-1 … 0 and its outputs go back in time order")
+            rules.append(
+                "the reverse direction has its own _reverse parameters, "
+                "runs t = L-1 … 0 and its outputs go back in time order"
+            )
         if self.H_out != self.H:
-            rules.append("proj_size: h shrinks to P (weight_hh is (4H, P)), c keeps "
-                         "H, weight_hr is (P, H)")
+            rules.append(
+                "proj_size: h shrinks to P (weight_hh is (4H, P)), c keeps "
+                "H, weight_hr is (P, H)"
+            )
         if not kw.get("bias", True):
             rules.append("bias=False removes bias_ih and bias_hh")
         if kw.get("batch_first"):
-            rules.append("batch_first swaps L and N in the input and the output, "
-                         "never in the states")
+            rules.append(
+                "batch_first swaps L and N in the input and the output, "
+                "never in the states"
+            )
         if kw.get("dropout"):
             rules.append("dropout acts between layers, in training mode only")
         return "; ".join(rules) or (
             "one layer, one direction: weight_ih (4H, input_size), weight_hh (4H, H), "
-            "two biases (4H,), one lstm_step per time step")
+            "two biases (4H,), one lstm_step per time step"
+        )
 
     def __str__(self) -> str:
         text = f"nn.LSTM({self.arguments})"
@@ -123,7 +129,12 @@ SHAPES_DIRECTIONS = {
     "H": lstm(10, 20, (5, 3, 10), bidirectional=True),
     "I": lstm(10, 20, (5, 3, 10), proj_size=5),
     "J": lstm(
-        10, 20, (2, 7, 10), num_layers=2, bidirectional=True, proj_size=5,
+        10,
+        20,
+        (2, 7, 10),
+        num_layers=2,
+        bidirectional=True,
+        proj_size=5,
         batch_first=True,
     ),
     "K": lstm(4, 8, (6, 4), num_layers=3, bidirectional=True, batch_first=True),
@@ -148,51 +159,107 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
     out = []
     if name == "output":
         if D == 2:
-            out.append((rest + (last // 2,), "bidirectional: output concatenates "
-                        "both directions, its last dim is D·H_out"))
+            out.append(
+                (
+                    rest + (last // 2,),
+                    "bidirectional: output concatenates "
+                    "both directions, its last dim is D·H_out",
+                )
+            )
         if layers > 1:
-            out.append((rest + (last * layers,), "output holds the last layer only; "
-                        "num_layers does not multiply its width"))
+            out.append(
+                (
+                    rest + (last * layers,),
+                    "output holds the last layer only; "
+                    "num_layers does not multiply its width",
+                )
+            )
         if H_out != H:
-            out.append((rest + (D * H,), "with proj_size, output carries the "
-                        "projected h: its width is D·proj_size"))
+            out.append(
+                (
+                    rest + (D * H,),
+                    "with proj_size, output carries the "
+                    "projected h: its width is D·proj_size",
+                )
+            )
         if not unbatched:
-            out.append(((expected[1], expected[0], last), "batch_first decides "
-                        "whether output is (N, L, ·) or (L, N, ·), like the input"))
+            out.append(
+                (
+                    (expected[1], expected[0], last),
+                    "batch_first decides "
+                    "whether output is (N, L, ·) or (L, N, ·), like the input",
+                )
+            )
         else:
-            out.append(((1, *expected), "unbatched input (L, H_in) gives unbatched "
-                        "output (L, D·H_out): no batch dim appears"))
+            out.append(
+                (
+                    (1, *expected),
+                    "unbatched input (L, H_in) gives unbatched "
+                    "output (L, D·H_out): no batch dim appears",
+                )
+            )
     else:
         first = expected[0]
         width = H if name == "c_n" else H_out
         if not unbatched:
             N = expected[1]
-            out.append(((first, width), "h_n and c_n keep the batch dimension: "
-                        "(D·num_layers, N, ·)"))
+            out.append(
+                (
+                    (first, width),
+                    "h_n and c_n keep the batch dimension: (D·num_layers, N, ·)",
+                )
+            )
             if config.kwargs.get("batch_first"):
-                out.append(((N, first, width), "batch_first never changes "
-                            "h_0/c_0/h_n/c_n: they stay (D·num_layers, N, ·)"))
+                out.append(
+                    (
+                        (N, first, width),
+                        "batch_first never changes "
+                        "h_0/c_0/h_n/c_n: they stay (D·num_layers, N, ·)",
+                    )
+                )
         where = expected[1:]
         if D == 2 and layers > 1:
-            out.append(((1, *where), "the first dim of h_n/c_n is D·num_layers "
-                        "(1-layer unidirectional shapes quoted for a stacked "
-                        "bidirectional LSTM)"))
+            out.append(
+                (
+                    (1, *where),
+                    "the first dim of h_n/c_n is D·num_layers "
+                    "(1-layer unidirectional shapes quoted for a stacked "
+                    "bidirectional LSTM)",
+                )
+            )
         if D == 2:
-            out.append(((first // 2, *where), "bidirectional: h_n/c_n hold one "
-                        "state per layer and direction, D·num_layers of them"))
+            out.append(
+                (
+                    (first // 2, *where),
+                    "bidirectional: h_n/c_n hold one "
+                    "state per layer and direction, D·num_layers of them",
+                )
+            )
         if layers > 1:
-            out.append(((D, *where), "stacked: h_n/c_n hold one state per layer "
-                        "(and direction), D·num_layers of them"))
+            out.append(
+                (
+                    (D, *where),
+                    "stacked: h_n/c_n hold one state per layer "
+                    "(and direction), D·num_layers of them",
+                )
+            )
         if H_out != H:
             wrong = H_out if name == "c_n" else H
-            cause = ("proj_size shrinks h only: c keeps hidden_size"
-                     if name == "c_n" else
-                     "with proj_size the hidden state is projected: h_n has "
-                     "width proj_size")
+            cause = (
+                "proj_size shrinks h only: c keeps hidden_size"
+                if name == "c_n"
+                else "with proj_size the hidden state is projected: h_n has "
+                "width proj_size"
+            )
             out.append((expected[:-1] + (wrong,), cause))
         if unbatched:
-            out.append(((first, 1, width), "unbatched input gives unbatched "
-                        "states (D·num_layers, ·): no batch dim"))
+            out.append(
+                (
+                    (first, 1, width),
+                    "unbatched input gives unbatched "
+                    "states (D·num_layers, ·): no batch dim",
+                )
+            )
     return out
 
 
@@ -208,8 +275,10 @@ RULES = {
 def _check_table(table_name: str, predictions, names: tuple) -> None:
     table = TABLES[table_name]
     if not isinstance(predictions, dict):
-        core.fail(f"{table_name} should be a dict keyed by {sorted(table)}, got "
-                  f"{type(predictions).__name__}")
+        core.fail(
+            f"{table_name} should be a dict keyed by {sorted(table)}, got "
+            f"{type(predictions).__name__}"
+        )
     missing = sorted(set(table) - set(predictions))
     if missing:
         core.fail(f"{table_name} has no prediction for {missing}")
@@ -217,23 +286,30 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
     for key, config in table.items():
         entry = predictions[key]
         if not isinstance(entry, dict):
-            core.fail(f"{table_name}[{key!r}] should be a dict with keys "
-                      f"'output', 'h_n', 'c_n', got {type(entry).__name__}")
+            core.fail(
+                f"{table_name}[{key!r}] should be a dict with keys "
+                f"'output', 'h_n', 'c_n', got {type(entry).__name__}"
+            )
         expected = expected_shapes(config)
         for name in names:
-            got = core.parse_shape(f"{table_name}[{key!r}][{name!r}]",
-                                   entry.get(name))
+            got = core.parse_shape(f"{table_name}[{key!r}][{name!r}]", entry.get(name))
             if got == expected[name]:
                 continue
-            causes = [c for w, c in _shape_mistakes(config, name, expected[name])
-                      if tuple(w) == got]
+            causes = [
+                c
+                for w, c in _shape_mistakes(config, name, expected[name])
+                if tuple(w) == got
+            ]
             cause = causes[0] if causes else RULES[name]
-            problems.append(f"{key} {name}: you wrote {got}, the shape is "
-                            f"{expected[name]} — {cause}")
+            problems.append(
+                f"{key} {name}: you wrote {got}, the shape is "
+                f"{expected[name]} — {cause}"
+            )
     if problems:
         _fail_all(table_name, problems)
-    core.passed(f"{table_name}: {', '.join(names)} right for all {len(table)} "
-                "configurations")
+    core.passed(
+        f"{table_name}: {', '.join(names)} right for all {len(table)} configurations"
+    )
 
 
 def _fail_all(name: str, problems: list) -> None:
@@ -304,7 +380,8 @@ def _dropout_facts() -> dict:
         "two_layer_eval_changes_output": not torch.equal(two_eval[0], plain_out),
         "two_layer_train_changes_output": not torch.equal(two_train[0], two_eval[0]),
         "two_layer_train_changes_layer_0_h_n": not torch.equal(
-            two_train[1][0][0], two_eval[1][0][0]),
+            two_train[1][0][0], two_eval[1][0][0]
+        ),
         "two_layer_train_output_has_zeros": bool((two_train[0] == 0).any()),
     }
 
@@ -313,16 +390,20 @@ def check_dropout_answers(answers, keys=None) -> None:
     """Compare the learner's True/False answers with what torch does."""
     keys = list(keys or DROPOUT_QUESTIONS)
     if not isinstance(answers, dict):
-        core.fail(f"dropout_answers should be a dict of True/False, got "
-                  f"{type(answers).__name__}")
+        core.fail(
+            f"dropout_answers should be a dict of True/False, got "
+            f"{type(answers).__name__}"
+        )
     facts = _dropout_facts()
     wrong = []
     for key in keys:
         if key not in answers:
             core.fail(f"dropout_answers has no answer for {key!r}")
         if not isinstance(answers[key], bool):
-            core.fail(f"dropout_answers[{key!r}] should be True or False, got "
-                      f"{answers[key]!r}")
+            core.fail(
+                f"dropout_answers[{key!r}] should be True or False, got "
+                f"{answers[key]!r}"
+            )
         if answers[key] != facts[key]:
             wrong.append(f"{key}: torch says {facts[key]} — {DROPOUT_LESSONS[key]}")
     if wrong:
@@ -342,13 +423,17 @@ VISIBLE_CONFIGS = [  # the hidden test's configurations are in its cell
 
 def _entry_hint(name: str, config: Config) -> str:
     if name.startswith("weight_ih_l") and not name.startswith("weight_ih_l0"):
-        return ("layer k > 0 reads the previous layer's output: D·H_out = "
-                f"{config.D * config.H_out} features")
+        return (
+            "layer k > 0 reads the previous layer's output: D·H_out = "
+            f"{config.D * config.H_out} features"
+        )
     if name.startswith("weight_ih"):
         return "weight_ih_l0 is (4·hidden_size, input_size)"
     if name.startswith("weight_hh"):
-        return ("weight_hh multiplies h, whose width is H_out (proj_size when "
-                "it is > 0): (4H, H_out)")
+        return (
+            "weight_hh multiplies h, whose width is H_out (proj_size when "
+            "it is > 0): (4H, H_out)"
+        )
     if name.startswith("weight_hr"):
         return "weight_hr maps h from H to P: shape (proj_size, hidden_size)"
     return "each bias is (4·hidden_size,): one slice per gate i, f, g, o"
@@ -360,23 +445,32 @@ def _diff_state_dict(got: dict, expected: dict, config: Config) -> str | None:
     if missing or extra:
         cause = config.hint
         if any(n.startswith("bias") for n in extra) and not config.kwargs.get(
-                "bias", True):
+            "bias", True
+        ):
             cause = "bias=False: bias_ih and bias_hh disappear"
         elif any(n.startswith("weight_hr") for n in missing):
             cause = "proj_size > 0 adds weight_hr_l{k} (and _reverse)"
         elif any(n.endswith("_reverse") for n in missing):
-            cause = ("bidirectional: every parameter has a twin with the suffix "
-                     "'_reverse', e.g. weight_ih_l0_reverse")
-        return (f"missing {missing[:4]}{'…' if len(missing) > 4 else ''}, "
-                f"unexpected {extra[:4]}{'…' if len(extra) > 4 else ''} — {cause}")
+            cause = (
+                "bidirectional: every parameter has a twin with the suffix "
+                "'_reverse', e.g. weight_ih_l0_reverse"
+            )
+        return (
+            f"missing {missing[:4]}{'…' if len(missing) > 4 else ''}, "
+            f"unexpected {extra[:4]}{'…' if len(extra) > 4 else ''} — {cause}"
+        )
     for name, shape in expected.items():
         if tuple(got[name]) != shape:
-            return (f"{name} is {tuple(got[name])}, expected {shape} — "
-                    f"{_entry_hint(name, config)}")
+            return (
+                f"{name} is {tuple(got[name])}, expected {shape} — "
+                f"{_entry_hint(name, config)}"
+            )
     if list(got) != list(expected):
-        return ("right entries in the wrong order — torch registers layer by layer, "
-                "forward then _reverse, each as weight_ih, weight_hh, bias_ih, "
-                "bias_hh, weight_hr")
+        return (
+            "right entries in the wrong order — torch registers layer by layer, "
+            "forward then _reverse, each as weight_ih, weight_hh, bias_ih, "
+            "bias_hh, weight_hr"
+        )
     return None
 
 
@@ -391,13 +485,19 @@ def check_state_dict_shapes(fn, configs: list[dict] | None = None) -> None:
     for config in configs:
         got = core.call("state_dict_shapes", fn, **config.kwargs)
         if not isinstance(got, dict):
-            core.fail(f"state_dict_shapes({config}) should return a dict, got "
-                      f"{type(got).__name__}")
-        got = {str(k): core.parse_shape(f"state_dict_shapes({config.arguments})"
-                                        f"[{k!r}]", v, example=(20, 3))
-               for k, v in got.items()}
-        problem = _diff_state_dict(got, reference_state_dict_shapes(
-            **config.kwargs), config)
+            core.fail(
+                f"state_dict_shapes({config}) should return a dict, got "
+                f"{type(got).__name__}"
+            )
+        got = {
+            str(k): core.parse_shape(
+                f"state_dict_shapes({config.arguments})[{k!r}]", v, example=(20, 3)
+            )
+            for k, v in got.items()
+        }
+        problem = _diff_state_dict(
+            got, reference_state_dict_shapes(**config.kwargs), config
+        )
         if problem:
             core.fail(f"state_dict_shapes for {config}: {problem}")
     core.passed(f"state_dict_shapes matches nn.LSTM for {len(configs)} configurations")
@@ -419,20 +519,28 @@ def check_num_parameters(fn, configs: list[dict] | None = None) -> None:
     configs = _configs(configs, VISIBLE_CONFIGS)
     for config in configs:
         got = core.call("lstm_num_parameters", fn, **config.kwargs)
-        if isinstance(got, torch.Tensor) and got.numel() == 1 and not (
-                got.is_floating_point()):
+        if (
+            isinstance(got, torch.Tensor)
+            and got.numel() == 1
+            and not (got.is_floating_point())
+        ):
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
-            core.fail(f"lstm_num_parameters({config}) should return an int, got "
-                      f"{got!r}")
+            core.fail(
+                f"lstm_num_parameters({config}) should return an int, got {got!r}"
+            )
         got = int(got)
         expected = torch_num_parameters(config)
         if got != expected:
-            core.fail(f"lstm_num_parameters for {config} is {got}, but "
-                      f"sum(p.numel() for p in lstm.parameters()) is {expected} "
-                      f"(off by {got - expected:+d}) — {_count_hint(config, got)}")
-    core.passed(f"lstm_num_parameters agrees with sum(p.numel()) for {len(configs)} "
-                "configurations")
+            core.fail(
+                f"lstm_num_parameters for {config} is {got}, but "
+                f"sum(p.numel() for p in lstm.parameters()) is {expected} "
+                f"(off by {got - expected:+d}) — {_count_hint(config, got)}"
+            )
+    core.passed(
+        f"lstm_num_parameters agrees with sum(p.numel()) for {len(configs)} "
+        "configurations"
+    )
 
 
 def _count_hint(config: Config, got: int) -> str:
@@ -443,16 +551,25 @@ def _count_hint(config: Config, got: int) -> str:
     off = got - torch_num_parameters(config)
     bias = config.kwargs.get("bias", True)
     terms = [
-        (-copies * 4 * H * bias, "torch keeps two bias vectors, bias_ih and bias_hh: "
-         "8H per layer and direction"),
+        (
+            -copies * 4 * H * bias,
+            "torch keeps two bias vectors, bias_ih and bias_hh: "
+            "8H per layer and direction",
+        ),
         (copies * 8 * H * (not bias), "bias=False removes both biases"),
         (-copies * P * H, "proj_size adds weight_hr (P×H) per layer and direction"),
-        (copies * 4 * H * (H - H_out), "weight_hh multiplies the projected h: "
-         "(4H, P), not (4H, H)"),
-        (-(layers - 1) * D * 4 * H * (D - 1) * H_out, "layer k > 0 reads D·H_out "
-         "features (both directions of the layer below)"),
-        ((layers - 1) * D * 4 * H * (H - H_out), "layer k > 0 reads the projected "
-         "output: D·P features, not D·H"),
+        (
+            copies * 4 * H * (H - H_out),
+            "weight_hh multiplies the projected h: (4H, P), not (4H, H)",
+        ),
+        (
+            -(layers - 1) * D * 4 * H * (D - 1) * H_out,
+            "layer k > 0 reads D·H_out features (both directions of the layer below)",
+        ),
+        (
+            (layers - 1) * D * 4 * H * (H - H_out),
+            "layer k > 0 reads the projected output: D·P features, not D·H",
+        ),
     ]
     for size, cause in terms:
         if size and off == size:
