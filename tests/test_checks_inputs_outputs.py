@@ -54,7 +54,6 @@ def test_shape_questions_match_torch_runs(key):
     assert checks._true_shape(kwargs, input_shape, tensor) == tuple(torch_shape)
 
 
-
 def test_bidirectional_truth_is_read_from_a_run():
     assert {
         t: checks._bidirectional_truth(t) for t in ("h_n[-1]", "h_n[-2]", "h_n[0]")

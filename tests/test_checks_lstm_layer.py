@@ -57,8 +57,14 @@ def test_the_release_stubs_fail_every_test():
 )
 def test_predicted_shapes_are_parsed_by_core(prediction, says, capsys):
     def check():
-        checks.check_predicted_shapes({"output": prediction}, ["output"], batch=3,
-                                      length=5, input_size=4, hidden_size=6)
+        checks.check_predicted_shapes(
+            {"output": prediction},
+            ["output"],
+            batch=3,
+            length=5,
+            input_size=4,
+            hidden_size=6,
+        )
 
     if says is None:
         check()
@@ -70,8 +76,14 @@ def test_predicted_shapes_are_parsed_by_core(prediction, says, capsys):
 
 def test_a_missing_prediction_is_named():
     with pytest.raises(core.CheckFailed, match=r'predicted\["h_n"\] is missing'):
-        checks.check_predicted_shapes({"output": (3, 5, 6)}, ["h_n"], batch=3,
-                                      length=5, input_size=4, hidden_size=6)
+        checks.check_predicted_shapes(
+            {"output": (3, 5, 6)},
+            ["h_n"],
+            batch=3,
+            length=5,
+            input_size=4,
+            hidden_size=6,
+        )
 
 
 def test_reference_layer_is_one_nn_lstm_layer():

@@ -65,11 +65,14 @@ def test_stubs_raise_not_implemented_unchanged():
         my_lstm.check_my_lstm(Stub)
 
 
-@pytest.mark.parametrize("bad, says", [
-    ([(5, 3, 20)], "should be a dict"),
-    ({"A": {"output": (5, 3, 20)}}, "no prediction for"),
-    ({k: {"output": "5, 3, 20"} for k in "ABCDEF"}, "tuple of ints"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ([(5, 3, 20)], "should be a dict"),
+        ({"A": {"output": (5, 3, 20)}}, "no prediction for"),
+        ({k: {"output": "5, 3, 20"} for k in "ABCDEF"}, "tuple of ints"),
+    ],
+)
 def test_malformed_predictions_get_a_clear_message(bad, says):
     with pytest.raises(CheckFailed, match=says):
         checks.check_shape_outputs("shapes_stacked", bad)
@@ -105,17 +108,29 @@ def test_the_shape_tables_agree_with_torch():
                 output, (h_n, c_n) = lstm(torch.zeros(config.input_shape))
             got = {"output": output.shape, "h_n": h_n.shape, "c_n": c_n.shape}
             assert {k: tuple(v) for k, v in got.items()} == checks.expected_shapes(
-                config), str(config)
+                config
+            ), str(config)
 
 
-@pytest.mark.parametrize("layers, bidirectional, proj_size, bias", [
-    (layers, bidirectional, proj_size, bias)
-    for layers in (1, 3) for bidirectional in (False, True)
-    for proj_size in (0, 2) for bias in (False, True)
-])
+@pytest.mark.parametrize(
+    "layers, bidirectional, proj_size, bias",
+    [
+        (layers, bidirectional, proj_size, bias)
+        for layers in (1, 3)
+        for bidirectional in (False, True)
+        for proj_size in (0, 2)
+        for bias in (False, True)
+    ],
+)
 def test_reference_state_dict_agrees_with_torch(layers, bidirectional, proj_size, bias):
-    kwargs = dict(input_size=3, hidden_size=5, num_layers=layers, bias=bias,
-                  bidirectional=bidirectional, proj_size=proj_size)
+    kwargs = dict(
+        input_size=3,
+        hidden_size=5,
+        num_layers=layers,
+        bias=bias,
+        bidirectional=bidirectional,
+        proj_size=proj_size,
+    )
     module = torch.nn.LSTM(**kwargs, device="meta")
     expected = {n: tuple(p.shape) for n, p in module.state_dict().items()}
     assert checks.reference_state_dict_shapes(**kwargs) == expected

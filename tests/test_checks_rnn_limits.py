@@ -63,8 +63,10 @@ def test_the_references_pass_their_own_checks():
 
 def test_the_reference_forward_is_torchs_rnn():
     torch_rnn = torch.nn.RNN(3, 4, dtype=torch.float64)
-    x, h_0 = torch.randn(5, 2, 3, dtype=torch.float64), torch.randn(2, 4,
-                                                                    dtype=torch.float64)
+    x, h_0 = (
+        torch.randn(5, 2, 3, dtype=torch.float64),
+        torch.randn(2, 4, dtype=torch.float64),
+    )
     weights = [p.detach() for p in torch_rnn.parameters()]
     output, h_n = checks.reference_forward(x, h_0, *weights)
     expected, expected_h_n = torch_rnn(x, h_0.unsqueeze(0))

@@ -35,7 +35,10 @@ def kernel_outputs(tmp_path_factory):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS.values()]
     client = NotebookClient(
-        nb, kernel_name="python3", allow_errors=True, timeout=120,
+        nb,
+        kernel_name="python3",
+        allow_errors=True,
+        timeout=120,
         resources={"metadata": {"path": str(ROOT)}},
     )
     client.execute()
@@ -59,8 +62,11 @@ def test_a_failed_check_shows_its_message_without_a_traceback(kernel_outputs):
 
 
 def test_an_unanswered_exercise_says_not_answered_yet(kernel_outputs):
-    for key, who in [("stub", "this cell"), ("unanswered-test", "predicted_f"),
-                     ("stub-called", "lstm_gates")]:
+    for key, who in [
+        ("stub", "this cell"),
+        ("unanswered-test", "predicted_f"),
+        ("stub-called", "lstm_gates"),
+    ]:
         (error,) = kernel_outputs[key]
         assert error.ename == "CheckFailed", key
         assert "not answered yet" in error.evalue and who in error.evalue, key
@@ -86,17 +92,25 @@ def release_cells(assignment: str, keys: list[str]) -> list[str]:
 
 def test_the_release_says_not_answered_yet_in_a_kernel():
     """01's release as a learner opens it: the stubs, run, then their tests."""
-    keys = ["rnn-cell", "test-rnn-cell", "predict-gradient-norm",
-            "test-predict-gradient-norm"]
+    keys = [
+        "rnn-cell",
+        "test-rnn-cell",
+        "predict-gradient-norm",
+        "test-predict-gradient-norm",
+    ]
     nb = nbformat.v4.new_notebook()
     sources = release_cells("01_rnn_limits", keys)
     nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120,
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        allow_errors=True,
+        timeout=120,
+        resources={"metadata": {"path": str(ROOT)}},
+    ).execute()
     errors = [[o for o in c.outputs if o.output_type == "error"] for c in nb.cells]
     assert errors[1] == []  # defining the stub function raises nothing
-    for cell, who in [(2, "rnn_cell"), (3, "this cell"),
-                      (4, "norm_after_50_steps")]:
+    for cell, who in [(2, "rnn_cell"), (3, "this cell"), (4, "norm_after_50_steps")]:
         (error,) = errors[cell]
         assert error.ename == "CheckFailed" and len(error.traceback) == 1
         assert error.evalue.startswith(f"{who} is not answered yet") or (
@@ -177,8 +191,11 @@ def test_default_dtype_is_restored():
 
 
 def test_cell_weights_follow_torch_layout_and_init():
-    for chunks, module in [(4, torch.nn.LSTMCell), (3, torch.nn.GRUCell),
-                           (1, torch.nn.RNNCell)]:
+    for chunks, module in [
+        (4, torch.nn.LSTMCell),
+        (3, torch.nn.GRUCell),
+        (1, torch.nn.RNNCell),
+    ]:
         torch_cell = module(3, 5)
         mine = core.cell_weights(3, 5, core.generator(0), num_chunks=chunks)
         for name, p in torch_cell.named_parameters():

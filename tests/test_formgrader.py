@@ -21,15 +21,23 @@ def free_port() -> int:
 
 def test_formgrader_lists_the_course_assignments(tmp_path):
     port, token = free_port(), "formgrader-test"
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                              env=env)
+    server = subprocess.Popen(
+        command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180

@@ -12,6 +12,7 @@ LINTED = [
     "benchmarks",
     "solutions",
     "nbgrader_config.py",
+    "classroom",
 ]
 
 

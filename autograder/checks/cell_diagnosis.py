@@ -308,7 +308,6 @@ def shape_hint(got: Tensor, expected: tuple) -> str:
     return ""
 
 
-
 def differing_terms(
     cell: Callable, reference: Callable, case: Case, terms: tuple
 ) -> list[str]:
@@ -596,5 +595,3 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         f"{name}{where}: {', '.join(wrong)} differ from torch's — "
         f"{term_message(differ, terms)}"
     )
-
-

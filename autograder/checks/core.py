@@ -271,8 +271,10 @@ def expect_number(name: str, got: Any) -> float:
         return float(got)
     if isinstance(got, numbers.Real) and not isinstance(got, bool):
         return float(got)
-    fail(f"{name} should return one number (a float or a 0-d tensor), got "
-         f"{describe(got)}")
+    fail(
+        f"{name} should return one number (a float or a 0-d tensor), got "
+        f"{describe(got)}"
+    )
 
 
 def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -106,8 +106,10 @@ def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> N
     name = f"lstm_layer ({case})"
     output, hc = core.expect_pair(name, got, "output", "(h_n, c_n)")
     if not (isinstance(hc, tuple | list) and len(hc) == 2):
-        core.fail(f"{name} should return (output, (h_n, c_n)): its second item "
-                  f"should be the pair (h_n, c_n), got {core.describe(hc)}")
+        core.fail(
+            f"{name} should return (output, (h_n, c_n)): its second item "
+            f"should be the pair (h_n, c_n), got {core.describe(hc)}"
+        )
     h_n, c_n = hc
     exp_out, (exp_h, exp_c) = expected
     known = _output_mistakes(x, params, state, batch_first, expected)
@@ -119,10 +121,13 @@ def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> N
     for label, got_s, exp_s in (("h_n", h_n, exp_h), ("c_n", c_n, exp_c)):
         core.expect_tensor(f"{name}: {label}", got_s)
         if tuple(got_s.shape) != tuple(exp_s.shape) and got_s.numel() == exp_s.numel():
-            core.fail(f"{name}: {label} has shape {tuple(got_s.shape)}, "
-                      f"expected {tuple(exp_s.shape)} — {_state_hint(N, batch_first)}")
-        core.expect_close(f"{name}: {label}", got_s, exp_s,
-                          "the state after the last step")
+            core.fail(
+                f"{name}: {label} has shape {tuple(got_s.shape)}, "
+                f"expected {tuple(exp_s.shape)} — {_state_hint(N, batch_first)}"
+            )
+        core.expect_close(
+            f"{name}: {label}", got_s, exp_s, "the state after the last step"
+        )
 
 
 @core.forked_rng()
@@ -139,8 +144,10 @@ def check_lstm_layer(
     params = make_params(input_size, hidden_size, seed)
     g = core.generator(seed + 1)
     x = torch.randn(L, N, input_size, generator=g, dtype=torch.float64)
-    state = tuple(torch.randn(1, N, hidden_size, generator=g, dtype=torch.float64)
-                  for _ in range(2))
+    state = tuple(
+        torch.randn(1, N, hidden_size, generator=g, dtype=torch.float64)
+        for _ in range(2)
+    )
     cases = [
         ("time-major, given state", x, state, False),
         ("batch_first=True, given state", x.transpose(0, 1).contiguous(), state, True),
@@ -151,22 +158,27 @@ def check_lstm_layer(
         for case, xc, st, bf in cases:
             expected = reference_lstm_layer(xc, params, st, bf)
             try:
-                got = core.call("lstm_layer", lstm_layer, xc, params, st,
-                                batch_first=bf)
+                got = core.call(
+                    "lstm_layer", lstm_layer, xc, params, st, batch_first=bf
+                )
                 _compare_layer(got, expected, xc, params, st, bf, case)
             except core.CheckFailed as error:
                 if st is None:  # the given-state cases passed: the default is wrong
                     core.fail(f"{error} — {_zero_state_hint(N, hidden_size)}")
                 raise
-    core.passed(f"lstm_layer matches one nn.LSTM layer (L={L}, N={N}, "
-                f"H_in={input_size}, H={hidden_size}), time-major and batch_first, "
-                f"with and without a state")
+    core.passed(
+        f"lstm_layer matches one nn.LSTM layer (L={L}, N={N}, "
+        f"H_in={input_size}, H={hidden_size}), time-major and batch_first, "
+        f"with and without a state"
+    )
 
 
 def _zero_state_hint(N: int, hidden_size: int) -> str:
-    return (f"with state=None the layer starts from h_0 = c_0 = zeros of shape "
-            f"(1, N, hidden_size) = (1, {N}, {hidden_size}): take N from x after "
-            f"handling batch_first, and hidden_size from weight_hh")
+    return (
+        f"with state=None the layer starts from h_0 = c_0 = zeros of shape "
+        f"(1, N, hidden_size) = (1, {N}, {hidden_size}): take N from x after "
+        f"handling batch_first, and hidden_size from weight_hh"
+    )
 
 
 # --- predict before you run ------------------------------------------------------
@@ -178,12 +190,16 @@ def _true_shapes(batch: int, length: int, input_size: int, hidden_size: int) -> 
     with torch.no_grad():
         output, (h_n, c_n) = lstm(torch.zeros(batch, length, input_size))
         lstm(torch.zeros(batch, length, input_size), (h_n, c_n))  # c_0 like c_n
-    return {"output": tuple(output.shape), "h_n": tuple(h_n.shape),
-            "c_0": tuple(c_n.shape)}
+    return {
+        "output": tuple(output.shape),
+        "h_n": tuple(h_n.shape),
+        "c_0": tuple(c_n.shape),
+    }
 
 
-def _shape_hints(key: str, batch: int, length: int, input_size: int,
-                 hidden_size: int) -> dict:
+def _shape_hints(
+    key: str, batch: int, length: int, input_size: int, hidden_size: int
+) -> dict:
     """Wrong predictions a learner is likely to write, with the reason."""
     N, L, H = batch, length, hidden_size
     if key == "output":
@@ -195,8 +211,7 @@ def _shape_hints(key: str, batch: int, length: int, input_size: int,
         }
     state = "h_n" if key == "h_n" else "c_0"
     return {
-        (N, 1, H): f"batch_first never applies to {state}: it stays "
-        f"(num_layers, N, H)",
+        (N, 1, H): f"batch_first never applies to {state}: it stays (num_layers, N, H)",
         (N, H): f"{state} keeps a first axis for the layers (num_layers = 1): keep "
         f"the layer dimension",
         (1, H): f"{state} keeps its batch dimension",
@@ -213,20 +228,26 @@ def check_predicted_shapes(
     nn.LSTM(input_size, hidden_size, batch_first=True) on (batch, length, input_size);
     "c_0" is the initial state one would pass (shaped like c_n)."""
     if not isinstance(predicted, dict):
-        core.fail(f"predicted should be a dict of shapes, got "
-                  f"{core.describe(predicted)}")
+        core.fail(
+            f"predicted should be a dict of shapes, got {core.describe(predicted)}"
+        )
     truth = _true_shapes(batch, length, input_size, hidden_size)
     for key in keys:
         if key not in predicted:
-            core.fail(f'predicted["{key}"] is missing: add your prediction as a '
-                      f"tuple of ints such as (2, 7, 5)")
+            core.fail(
+                f'predicted["{key}"] is missing: add your prediction as a '
+                f"tuple of ints such as (2, 7, 5)"
+            )
         got = core.parse_shape(f'predicted["{key}"]', predicted[key])
         if got != truth[key]:
             hint = _shape_hints(key, batch, length, input_size, hidden_size).get(
-                got, "work it out from the documentation's (num_layers, N, H) and "
-                "(N, L, H) forms")
-            core.fail(f'predicted["{key}"] = {got}, but torch gives {truth[key]} — '
-                      f"{hint}")
+                got,
+                "work it out from the documentation's (num_layers, N, H) and "
+                "(N, L, H) forms",
+            )
+            core.fail(
+                f'predicted["{key}"] = {got}, but torch gives {truth[key]} — {hint}'
+            )
     core.passed(", ".join(f"{key} {truth[key]}" for key in keys) + " as predicted")
 
 
@@ -257,8 +278,9 @@ def check_recall_net(
         for batch_first in (True, False):
             torch.manual_seed(seed)
             cls = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}[kind]
-            rnn = cls(input_size, hidden_size, num_layers=num_layers,
-                      batch_first=batch_first).double()
+            rnn = cls(
+                input_size, hidden_size, num_layers=num_layers, batch_first=batch_first
+            ).double()
             model = core.call("Recaller", Recaller, rnn, num_classes)
             model = model.double()
             shape = (N, L, input_size) if batch_first else (L, N, input_size)
@@ -267,28 +289,44 @@ def check_recall_net(
                 expected = _recall_expected(model, x)
                 got = core.call("Recaller.forward", model, x)
                 output, _ = model.rnn(x)
-            what = (f"Recaller(nn.{cls.__name__}(..., num_layers={num_layers}, "
-                    f"batch_first={batch_first}))")
+            what = (
+                f"Recaller(nn.{cls.__name__}(..., num_layers={num_layers}, "
+                f"batch_first={batch_first}))"
+            )
+            last_time_major, last_batch_first = output[-1], output[:, -1]
+            first = output[:, 0] if batch_first else output[0]
             known = {
-                "output[-1] (the last time step only when batch_first=False)":
-                    model.head(output[-1]),
-                "output[:, -1] (the last time step only when batch_first=True)":
-                    model.head(output[:, -1]),
-                "the first time step": model.head(output[:, 0] if batch_first
-                                                  else output[0]),
+                "output[-1] (the last time step only when batch_first=False)": (
+                    model.head(last_time_major)
+                ),
+                "output[:, -1] (the last time step only when batch_first=True)": (
+                    model.head(last_batch_first)
+                ),
+                "the first time step": model.head(first),
                 "every time step": model.head(output),
             }
-            layout = ("(N, L, H): take output[:, -1]" if batch_first
-                      else "(L, N, H): take output[-1]")
+            layout = (
+                "(N, L, H): take output[:, -1]"
+                if batch_first
+                else "(L, N, H): take output[-1]"
+            )
             label = core.find_mistake(got, known, correct=expected)
             if label:
-                core.fail(f"{what} returned the logits of {label} — with "
-                          f"batch_first={batch_first} the output is {layout}")
-            core.expect_close(f"{what}(x) logits", got, expected,
-                              f"logits are head(h of the last time step), shape (N, "
-                              f"num_classes) = ({N}, {num_classes})")
-    core.passed(f"Recaller reads the last time step for batch_first=True and False "
-                f"({', '.join(kinds)}, {num_layers} layer(s))")
+                core.fail(
+                    f"{what} returned the logits of {label} — with "
+                    f"batch_first={batch_first} the output is {layout}"
+                )
+            core.expect_close(
+                f"{what}(x) logits",
+                got,
+                expected,
+                f"logits are head(h of the last time step), shape (N, "
+                f"num_classes) = ({N}, {num_classes})",
+            )
+    core.passed(
+        f"Recaller reads the last time step for batch_first=True and False "
+        f"({', '.join(kinds)}, {num_layers} layer(s))"
+    )
 
 
 # --- gradient flow ------------------------------------------------------------------
@@ -325,10 +363,14 @@ def check_cell_state_jacobian_norm(
         expected = reference_cell_state_jacobian_norm(lstm, x)
         if abs(got - expected) <= 1e-8 + 1e-6 * abs(expected):
             continue
-        core.fail(f"{name}(lstm, x of length {T}) = {got:.6g}, expected "
-                  f"{expected:.6g} — {_jacobian_hint(lstm, x, got)}")
-    core.passed(f"{name} matches autograd's Jacobian ∂c_T/∂c_0 (T = "
-                f"{', '.join(map(str, lengths))})")
+        core.fail(
+            f"{name}(lstm, x of length {T}) = {got:.6g}, expected "
+            f"{expected:.6g} — {_jacobian_hint(lstm, x, got)}"
+        )
+    core.passed(
+        f"{name} matches autograd's Jacobian ∂c_T/∂c_0 (T = "
+        f"{', '.join(map(str, lengths))})"
+    )
 
 
 def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
@@ -341,38 +383,52 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
 
     jac = _jacobian_norm
     return {
-        "you differentiated h_T, not the cell state c_T (take c_n)":
-            jac(lambda c: state(zeros, c)[0], zeros),
-        "you measured ∂h_T/∂h_0: the question is ∂c_T/∂c_0":
-            jac(lambda h: state(h, zeros)[0], zeros),
+        "you differentiated h_T, not the cell state c_T (take c_n)": jac(
+            lambda c: state(zeros, c)[0], zeros
+        ),
+        "you measured ∂h_T/∂h_0: the question is ∂c_T/∂c_0": jac(
+            lambda h: state(h, zeros)[0], zeros
+        ),
         "that is the gradient of c_T.sum(), a vector, not the Jacobian matrix "
-        "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)":
-            jac(lambda c: state(zeros, c)[1].sum(), zeros),
-        "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones":
-            jac(lambda c: state(zeros, c)[1], ones),
-        "h_0 is ones: evaluate at h_0 = 0 as well as c_0 = 0":
-            jac(lambda c: state(ones, c)[1], zeros),
-        "one step too few (x[1:]): T = len(x), every step counts":
-            (jac(lambda c: state(zeros, c, x[1:])[1], zeros)
-             if len(x) > 1 else float("nan")),
-        "one step too few (x[:-1]): T = len(x), every step counts":
-            (jac(lambda c: state(zeros, c, x[:-1])[1], zeros)
-             if len(x) > 1 else float("nan")),
+        "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)": jac(
+            lambda c: state(zeros, c)[1].sum(), zeros
+        ),
+        "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones": jac(
+            lambda c: state(zeros, c)[1], ones
+        ),
+        "h_0 is ones: evaluate at h_0 = 0 as well as c_0 = 0": jac(
+            lambda c: state(ones, c)[1], zeros
+        ),
+        "one step too few (x[1:]): T = len(x), every step counts": (
+            jac(lambda c: state(zeros, c, x[1:])[1], zeros)
+            if len(x) > 1
+            else float("nan")
+        ),
+        "one step too few (x[:-1]): T = len(x), every step counts": (
+            jac(lambda c: state(zeros, c, x[:-1])[1], zeros)
+            if len(x) > 1
+            else float("nan")
+        ),
     }
 
 
 def _jacobian_hint(lstm: nn.LSTM, x: Tensor, got: float) -> str:
     hint = core.find_mistake(got, _jacobian_variants(lstm, x))
-    return hint or ("differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
-                    "(torch.autograd.functional.jacobian) and take the Frobenius norm")
+    return hint or (
+        "differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
+        "(torch.autograd.functional.jacobian) and take the Frobenius norm"
+    )
 
 
 # --- forget-gate bias ---------------------------------------------------------------
 
 
 def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
-    return [(name, name.replace("bias_ih", "bias_hh"))
-            for name, _ in lstm.named_parameters() if name.startswith("bias_ih")]
+    return [
+        (name, name.replace("bias_ih", "bias_hh"))
+        for name, _ in lstm.named_parameters()
+        if name.startswith("bias_ih")
+    ]
 
 
 @core.forked_rng()
@@ -388,52 +444,76 @@ def check_forget_bias(
     """After init_forget_bias(lstm, value): bias_ih + bias_hh on the forget chunk
     [H:2H] equals value in every layer and direction; nothing else changed."""
     torch.manual_seed(seed)
-    lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers,
-                   bidirectional=bidirectional)
-    what = (f"init_forget_bias(nn.LSTM({input_size}, {hidden_size}, "
-            f"num_layers={num_layers}, bidirectional={bidirectional}), {value})")
+    lstm = nn.LSTM(
+        input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional
+    )
+    what = (
+        f"init_forget_bias(nn.LSTM({input_size}, {hidden_size}, "
+        f"num_layers={num_layers}, bidirectional={bidirectional}), {value})"
+    )
     before = copy.deepcopy(lstm.state_dict())
     returned = core.call("init_forget_bias", init_forget_bias, lstm, value)
     params = dict(lstm.named_parameters())
     if set(params) != set(before):
-        core.fail(f"{what} changed which parameters the LSTM has: set entries of the "
-                  f"existing bias tensors in place (under torch.no_grad())")
+        core.fail(
+            f"{what} changed which parameters the LSTM has: set entries of the "
+            f"existing bias tensors in place (under torch.no_grad())"
+        )
     H = hidden_size
     f = slice(H, 2 * H)
-    chunks = {"input gate i": slice(0, H), "candidate g": slice(2 * H, 3 * H),
-              "output gate o": slice(3 * H, 4 * H)}
+    chunks = {
+        "input gate i": slice(0, H),
+        "candidate g": slice(2 * H, 3 * H),
+        "output gate o": slice(3 * H, 4 * H),
+    }
     for name, p in params.items():
         if not isinstance(p, nn.Parameter) or not p.requires_grad:
-            core.fail(f"{what}: {name} is no longer a trainable nn.Parameter — change "
-                      f"its entries in place inside torch.no_grad()")
+            core.fail(
+                f"{what}: {name} is no longer a trainable nn.Parameter — change "
+                f"its entries in place inside torch.no_grad()"
+            )
         if name.startswith("weight") and not torch.equal(p.detach(), before[name]):
             core.fail(f"{what} changed {name}: only the biases should change")
         if name.startswith("bias"):
             for gate, chunk in chunks.items():
                 if not torch.equal(p.detach()[chunk], before[name][chunk]):
-                    core.fail(f"{what} changed the {gate} chunk of {name} — torch "
-                              f"stacks the gates in the order i, f, g, o, so the "
-                              f"forget gate is rows [H:2H] = [{H}:{2 * H}]")
+                    core.fail(
+                        f"{what} changed the {gate} chunk of {name} — torch "
+                        f"stacks the gates in the order i, f, g, o, so the "
+                        f"forget gate is rows [H:2H] = [{H}:{2 * H}]"
+                    )
     for ih, hh in _bias_names(lstm):
         total = (params[ih] + params[hh]).detach()[f]
         if torch.allclose(total, torch.full_like(total, value)):
             continue
         if torch.allclose(total, torch.full_like(total, 2 * value)):
-            core.fail(f"{what}: {ih} + {hh} is {2 * value:g} on the forget chunk — "
-                      f"torch adds both bias vectors, so setting both to {value:g} "
-                      f"doubles it; set {ih}'s forget chunk to {value:g} and {hh}'s "
-                      f"to 0")
+            core.fail(
+                f"{what}: {ih} + {hh} is {2 * value:g} on the forget chunk — "
+                f"torch adds both bias vectors, so setting both to {value:g} "
+                f"doubles it; set {ih}'s forget chunk to {value:g} and {hh}'s "
+                f"to 0"
+            )
         if torch.equal(params[ih].detach()[f], before[ih][f]):
-            core.fail(f"{what} left {ih}'s forget chunk as it was — set the forget "
-                      f"bias in every layer and direction (iterate over "
-                      f"lstm.named_parameters(), not only the _l0 names)")
+            core.fail(
+                f"{what} left {ih}'s forget chunk as it was — set the forget "
+                f"bias in every layer and direction (iterate over "
+                f"lstm.named_parameters(), not only the _l0 names)"
+            )
         if torch.allclose(params[ih].detach()[f], torch.full_like(total, value)):
-            core.fail(f"{what}: {ih}'s forget chunk is {value:g} but {hh}'s is not 0, "
-                      f"so the gate's total bias {ih} + {hh} is not {value:g}")
-        core.fail(f"{what}: {ih} + {hh} on the forget chunk [{H}:{2 * H}] should be "
-                  f"{value:g} everywhere, got {total.tolist()}")
+            core.fail(
+                f"{what}: {ih}'s forget chunk is {value:g} but {hh}'s is not 0, "
+                f"so the gate's total bias {ih} + {hh} is not {value:g}"
+            )
+        core.fail(
+            f"{what}: {ih} + {hh} on the forget chunk [{H}:{2 * H}] should be "
+            f"{value:g} everywhere, got {total.tolist()}"
+        )
     if returned is not lstm:
-        core.fail(f"{what} returned {core.describe(returned)}: return lstm itself, "
-                  f"so that `lstm = init_forget_bias(nn.LSTM(...), 1.0)` works")
-    core.passed(f"forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
-                f"and direction; nothing else changed")
+        core.fail(
+            f"{what} returned {core.describe(returned)}: return lstm itself, "
+            f"so that `lstm = init_forget_bias(nn.LSTM(...), 1.0)` works"
+        )
+    core.passed(
+        f"forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
+        f"and direction; nothing else changed"
+    )
