@@ -63,8 +63,15 @@ class Cluster:
         )
         self.workers = [
             self.start(
-                "worker", self.address, "--nthreads", "1", "--host", "127.0.0.1",
-                "--local-directory", str(folder / f"w{n}"), name=f"w{n}",
+                "worker",
+                self.address,
+                "--nthreads",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--local-directory",
+                str(folder / f"w{n}"),
+                name=f"w{n}",
             )
             for n in range(workers)
         ]

@@ -39,8 +39,15 @@ def dask(tmp_path):
 
 def grade_args(folder, workdir, address: str, url: str) -> list[str]:
     return [
-        "grade", str(folder), "--cluster", address, "--db", url,
-        "--workdir", str(workdir), *FIXTURE_ARGS,
+        "grade",
+        str(folder),
+        "--cluster",
+        address,
+        "--db",
+        url,
+        "--workdir",
+        str(workdir),
+        *FIXTURE_ARGS,
     ]
 
 
@@ -98,7 +105,12 @@ def test_unreachable_scheduler_is_one_line_before_grading(batch, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
     workdir = tmp_path / "course"
     result = run_cli(
-        "grade", str(folder), "--cluster", address, "--workdir", str(workdir),
+        "grade",
+        str(folder),
+        "--cluster",
+        address,
+        "--workdir",
+        str(workdir),
         *FIXTURE_ARGS,
     )
     assert result.returncode == 2

@@ -68,10 +68,17 @@ def test_two_runs_at_once_share_one_gradebook(batch, postgres, tmp_path):
     runs = [
         subprocess.Popen(
             [
-                sys.executable, "-m", "autograder", "grade",
+                sys.executable,
+                "-m",
+                "autograder",
+                "grade",
                 str(copy_class(batch, tmp_path / f"half{n}", half)),
-                "--db", url, "--workdir", str(tmp_path / f"machine{n}"),
-                "--quiet", *FIXTURE_ARGS,
+                "--db",
+                url,
+                "--workdir",
+                str(tmp_path / f"machine{n}"),
+                "--quiet",
+                *FIXTURE_ARGS,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
