@@ -323,22 +323,89 @@ class _Watch:
             handle.remove()
 
 
-def watched(train: Callable, model: nn.Module, *args, **kwargs):
-    """`train(model, ...)` with its output kept off stdout and stderr and its
-    backward passes watched; runs where `train` runs (`core.beside`). Returns
-    train's result and whether gradients accumulated from batch to batch."""
+class _Batches:
+    """The batches training saw: the sequences `make_batch` packed for each and the
+    logits the model gave them in training mode, to recompute each epoch's loss."""
+
+    def __init__(self, model: nn.Module, sequences, labels):
+        self.index = {id(s): i for i, s in enumerate(sequences)}
+        self.labels, self.count = labels, len(sequences)
+        self.rows: list | None = None  # the sequences of the last make_batch
+        self.mapped = True  # every packed sequence was one of `sequences`
+        self.seen: list[tuple[int, float]] = []  # (batch size, loss) per forward
+        self.handle = model.register_forward_hook(self._forward)
+
+    def make_batch(self, sequences):
+        self.rows = [self.index.get(id(s)) for s in sequences]
+        self.mapped &= None not in self.rows
+        return reference_make_batch(sequences)
+
+    def _forward(self, module, inputs, output) -> None:
+        if module.training and self.rows is not None and self.mapped:
+            target = self.labels[self.rows]
+            loss = nn.functional.cross_entropy(output.detach(), target)
+            self.seen.append((len(self.rows), float(loss)))
+        self.rows = None
+
+    def epochs(self) -> list[dict] | None:
+        """Each epoch's batch losses summed up the ways a loop might (None when
+        training did not go through make_batch)."""
+        if not (self.mapped and self.seen):
+            return None
+        epochs, batch = [], []
+        for size, loss in self.seen:
+            batch.append((size, loss))
+            if sum(n for n, _ in batch) >= self.count:
+                epochs.append(
+                    {
+                        "mean": sum(n * v for n, v in batch) / self.count,
+                        "mean of the batch losses": sum(v for _, v in batch)
+                        / len(batch),
+                        "the last batch's loss": batch[-1][1],
+                        "the sum of the batch losses": sum(v for _, v in batch),
+                    }
+                )
+                batch = []
+        return epochs
+
+
+def watched(train: Callable, model: nn.Module, sequences, labels, **kwargs):
+    """`train(model, sequences, labels, ...)` with its output kept off stdout and
+    stderr, its backward passes and batches watched; runs where `train` runs
+    (`core.beside`). Returns train's result, whether gradients accumulated from
+    batch to batch, and what each epoch's batches give (`_Batches.epochs`)."""
     watch = _Watch(model)
+    batches = _Batches(model, sequences, labels)
     sink = io.StringIO()
     try:
         with (
-            core.using(train, make_batch=reference_make_batch),
+            core.using(train, make_batch=batches.make_batch),
             contextlib.redirect_stdout(sink),
             contextlib.redirect_stderr(sink),
         ):
-            losses = train(model, *args, **kwargs)
+            losses = train(model, sequences, labels, **kwargs)
     finally:
         watch.close()
-    return losses, watch.accumulated
+        batches.handle.remove()
+    return losses, watch.accumulated, batches.epochs()
+
+
+def _check_losses(losses: list[float], epochs: list[dict] | None) -> None:
+    """Each returned loss must be its epoch's mean loss over the batches."""
+    if epochs is None or len(epochs) != len(losses):
+        return  # the batches cannot be told apart: nothing to compare
+    for number, (got, sums) in enumerate(zip(losses, epochs, strict=True), 1):
+        means = ("mean", "mean of the batch losses")
+        if any(math.isclose(got, sums[k], rel_tol=1e-5) for k in means):
+            continue
+        slips = [k for k in sums if k not in means]
+        slip = next((k for k in slips if math.isclose(got, sums[k], rel_tol=1e-5)), "")
+        core.fail(
+            f"train returned {got:.4f} as the loss of epoch {number}, but its "
+            f"batches give a mean loss of {sums['mean']:.4f}"
+            + (f" ({got:.4f} is {slip})" if slip else "")
+            + ": return, for every epoch, the mean of loss.item() over its batches"
+        )
 
 
 def _run_training(
@@ -354,7 +421,7 @@ def _run_training(
     diagnose the loop. Whether the parameters moved is judged here, from the
     model as training left it."""
     start = [p.detach().clone() for p in model.parameters()]
-    losses, accumulated = core.call(
+    losses, accumulated, epochs_seen = core.call(
         "train",
         core.beside(train, watched),
         model,
@@ -396,7 +463,7 @@ def _run_training(
             f"negative losses {[round(x, 3) for x in losses]}: nn.NLLLoss "
             f"expects log-probabilities; use nn.CrossEntropyLoss on raw logits"
         )
-    return losses
+    return losses, epochs_seen
 
 
 @torch.no_grad()
@@ -423,7 +490,9 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
     sequences = [d[:k] for d, k in zip(digits[:n], crops, strict=True)]
     with _seeded(seed):
         model = ReferenceClassifier(hidden_size=16)
-        losses = _run_training(train, model, sequences, labels[:n], epochs, 2e-2, 32)
+        losses, seen = _run_training(
+            train, model, sequences, labels[:n], epochs, 2e-2, 32
+        )
     if not losses[-1] < 0.9 * math.log(10):
         core.fail(
             f"the loss stayed near chance, ln(10) = 2.30: "
@@ -437,6 +506,7 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
             f"ln(10) = 2.30: return the mean loss of each epoch of the training "
             f"itself, and train the model you are given"
         )
+    _check_losses(losses, seen)
     core.passed(
         f"train: losses {[round(x, 2) for x in losses]} over {epochs} epochs "
         f"on {n} variable-length digits"
@@ -457,7 +527,7 @@ def check_train_accuracy(
     train_x, train_y, test_x, test_y = digit_split()
     with _seeded(seed):
         model = ReferenceClassifier()
-        losses = _run_training(train, model, train_x, train_y, epochs, 1e-2, 64)
+        losses, seen = _run_training(train, model, train_x, train_y, epochs, 1e-2, 64)
     score = accuracy(model, test_x, test_y)
     if score < threshold:
         chance = losses[-1] > 0.9 * math.log(10)
@@ -471,6 +541,7 @@ def check_train_accuracy(
             f"after {epochs} epochs the model reaches {score:.1%} test accuracy "
             f"on held-out digits, below {threshold:.0%} — {reason}"
         )
+    _check_losses(losses, seen)
     core.passed(
         f"train: {score:.1%} test accuracy on {len(test_y)} held-out digits "
         f"after {epochs} epochs (needed {threshold:.0%})"
