@@ -40,6 +40,20 @@ import torch
 Tensor = torch.Tensor
 
 
+# What computes an LSTM for you (torch's and this course's reference): an answer
+# that is to be an LSTM of its own must not call it. Each check module's FORBIDDEN
+# table (exercise -> dotted names) says what its answers must not call; sealed
+# grading gives an exercise zero, with a message, when its answer calls one.
+LSTM_IMPLEMENTATIONS = (
+    "torch.lstm_cell",
+    "torch.lstm",
+    "torch.nn.LSTMCell",
+    "torch.nn.LSTM",
+    "torch.nn.RNNBase",
+    "lstm_ref",
+)
+
+
 class CheckFailed(AssertionError):
     """A learner's answer is wrong; the message says how and why (likely)."""
 

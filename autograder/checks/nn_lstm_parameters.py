@@ -21,12 +21,9 @@ import lstm_ref.shapes
 
 from . import core
 
-# What each exercise must not call: the thing it asks you to build (sealed grading
-# gives the exercise zero, with a message, when the answer calls one of these).
-_LSTM = ["torch.lstm", "torch.nn.LSTM", "torch.nn.RNNBase", "lstm_ref"]
-FORBIDDEN = {
-    "state-dict-shapes": _LSTM,
-    "num-parameters": _LSTM,
+FORBIDDEN = {  # see core.LSTM_IMPLEMENTATIONS
+    "state-dict-shapes": core.LSTM_IMPLEMENTATIONS,
+    "num-parameters": core.LSTM_IMPLEMENTATIONS,
 }
 
 # --------------------------------------------------------------------- configurations
