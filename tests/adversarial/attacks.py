@@ -245,6 +245,9 @@ VIA_ATEN_GRU_CELL = VIA_VF_GRU_CELL.replace(
     "torch._VF.gru_cell", "torch.ops.aten.gru_cell"
 )
 IMPLEMENT = "asks you to implement"
+TAMPERED = "reaches into the grader's watch"
+# 02's exercises judged by calling the notebook's functions (the others are values)
+CALLED = ("lstm-gates", "lstm-cell", "num-parameters", "gru-cell")
 
 
 def implements(
@@ -252,12 +255,10 @@ def implements(
     answers: dict[str, str],
     assignment: str = CELL,
     via: str = "grade",
-    also: Builder | None = None,
 ) -> Attack:
     """Correct answers built on what their exercises ask to implement: those
     exercises score 0 and say so, every other one keeps its points."""
-    builders = [answered(exercise, body) for exercise, body in answers.items()]
-    build = chain(*builders, *([also] if also else []))
+    build = chain(*(answered(exercise, body) for exercise, body in answers.items()))
     return Attack(name, FILLED, build, tuple(answers), IMPLEMENT, assignment, via)
 
 
@@ -384,14 +385,27 @@ ATTACKS = [
         "torch-lstm-cell-and-vf-gru-cell",
         {"lstm-cell": VIA_TORCH_LSTM_CELL, "gru-cell": VIA_VF_GRU_CELL},
     ),
-    implements(
+    # ... hidden from the watch on calls: tampering with the watch costs every
+    # exercise judged by calling the notebook's code
+    Attack(
         "unwatched-lstm-cell-and-aten-gru-cell",
-        {"lstm-cell": VIA_UNWATCHED_LSTM_CELL, "gru-cell": VIA_ATEN_GRU_CELL},
+        FILLED,
+        chain(
+            answered("lstm-cell", VIA_UNWATCHED_LSTM_CELL),
+            answered("gru-cell", VIA_ATEN_GRU_CELL),
+        ),
+        zeroed=CALLED,
+        feedback=TAMPERED,
     ),
-    implements(
+    Attack(
         "blind-guard-then-torch-lstm-cell",
-        {"lstm-cell": VIA_TORCH_LSTM_CELL},
-        also=first(lambda ctx: call(payloads.blind_the_guard)),
+        FILLED,
+        chain(
+            answered("lstm-cell", VIA_TORCH_LSTM_CELL),
+            first(lambda ctx: call(payloads.blind_the_guard)),
+        ),
+        zeroed=CALLED,
+        feedback=TAMPERED,
     ),
     implements("nn-lstm-cell", {"lstm-cell": VIA_LSTM_CELL_MODULE}),
     implements("lstm-ref-lstm-cell", {"lstm-cell": VIA_LSTM_REF}),
