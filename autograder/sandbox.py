@@ -103,7 +103,6 @@ def base(file_size: int) -> list[str]:
         "--hostname",
         "grading",
         *system(),
-        *readable(),
         "--proc",
         "/proc",
         "--dev",
@@ -118,6 +117,9 @@ def base(file_size: int) -> list[str]:
         str(file_size),
         "--tmpfs",
         "/tmp",
+        # After the private /tmp: a course or environment that lives under /tmp
+        # (a CI checkout) is bound on top of it, not hidden by it.
+        *readable(),
     ]
 
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import uuid
@@ -26,6 +27,8 @@ from autograder import check, cli, course, sandbox, settings
 from autograder.execute import ResilientExecute
 from autograder.limits import CUT
 from autograder.sandbox import SealedKernelManager
+
+sandbox_readable = sandbox.readable
 
 ROOT = course.ROOT
 FIXTURE_MASTERS = Path(__file__).parent / "fixtures" / "course"
@@ -138,6 +141,18 @@ def test_kernel_sees_only_what_it_needs(kernels, host):
         )
         assert set(listed) <= allowed, (above, listed)
     assert learner.run("print(json.dumps(os.getuid()))") != 0
+
+
+def test_an_environment_under_tmp_is_seen_through_the_private_tmp(monkeypatch):
+    """A checkout or venv that lives under /tmp (as a CI clone may) is bound on top
+    of the sandbox's own /tmp, not hidden by it."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        (Path(folder) / "site.py").write_text("print('found')\n")
+        bind = ["--ro-bind", folder, folder]
+        monkeypatch.setattr(sandbox, "readable", lambda: sandbox_readable() + bind)
+        command = [*sandbox.base(1 << 20), "--", sys.executable, f"{folder}/site.py"]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert run.stdout == "found\n", run.stderr
 
 
 def test_kernel_works_on_a_copy_of_its_folder(kernels, host):
