@@ -83,7 +83,13 @@ def readable() -> list[str]:
     }
     paths |= {Path(m.__file__).resolve().parent for m in (autograder, lstm_ref)}
     outer = sorted(p for p in paths if not any(q in p.parents for q in paths))
-    return [arg for p in outer for arg in ("--ro-bind", str(p), str(p))]
+    binds = [(p, p) for p in outer]
+    # An environment reached through a symlink (a copied course's .venv) is also
+    # seen where the kernel's command names it.
+    for prefix in {Path(sys.prefix).absolute(), Path(sys.exec_prefix).absolute()}:
+        if prefix.resolve() != prefix:
+            binds.append((prefix.resolve(), prefix))
+    return [arg for real, seen in binds for arg in ("--ro-bind", str(real), str(seen))]
 
 
 def base(file_size: int) -> list[str]:
