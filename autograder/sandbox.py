@@ -92,6 +92,12 @@ def readable() -> list[str]:
     return [arg for real, seen in binds for arg in ("--ro-bind", str(real), str(seen))]
 
 
+def course_roots() -> list[str]:
+    """The folders holding the grader's own `autograder` and `lstm_ref`."""
+    packages = (autograder, lstm_ref)
+    return sorted({str(Path(m.__file__).resolve().parent.parent) for m in packages})
+
+
 def base(file_size: int) -> list[str]:
     """bwrap's options shared by every sealed command, up to the command itself."""
     return [
@@ -229,6 +235,9 @@ class SealedKernelManager(AsyncKernelManager):
         ipc = str(self._private / "ipc")
         path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
         variables = {"HOME": HOME, "PATH": path, "TMPDIR": "/tmp", "USER": "learner"}
+        # The kernel imports the very course packages the grader runs (and binds),
+        # even where the installed course is another checkout (a copied course).
+        variables["PYTHONPATH"] = ":".join(course_roots())
         variables |= {k: env[k] for k in PASS_ENV if k in env}
         return [
             *IGNORE_SIGINT,
