@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import notebooks
+from autograder import i18n, notebooks
+from autograder.i18n import _
 
 BEGIN = "<!-- points: written by `lstm-course release` from the cells' metadata -->"
 END = "<!-- /points -->"
@@ -70,8 +71,10 @@ def block(master: NotebookNode, old: str = "") -> str:
         f"| {titles.get(grade_id, grade_id)} | `{grade_id}` | {v} + {h} |"
         for grade_id, (v, h) in per_exercise(master).items()
     ]
-    header = ["| exercise | grade_id | points (visible + hidden) |", "|---|---|---|"]
-    return "\n".join([*header, *rows, "", f"Total: {total(master)} points.", ""])
+    columns = (_("exercise"), "grade_id", _("points (visible + hidden)"))
+    header = ["| " + " | ".join(columns) + " |", "|---|---|---|"]
+    ending = _("Total: {points} points.").format(points=total(master))
+    return "\n".join([*header, *rows, "", ending, ""])
 
 
 def has_block(master: NotebookNode) -> bool:
@@ -114,7 +117,8 @@ def write(
     for assignment in ids:
         path = Path(masters) / assignment / f"{assignment}.ipynb"
         nb = notebooks.read(path)
-        new = updated_master(nb)
+        with i18n.use(i18n.SOURCE):  # the masters are English whatever the locale
+            new = updated_master(nb)
         totals[assignment] = total(nb)
         if new is not None:
             stale.append(path)

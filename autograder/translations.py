@@ -1,0 +1,463 @@
+"""Other editions of the course, generated from the English masters.
+
+A master's words are cut into segments, each keyed by its cell (the cell's grade_id)
+and its English text:
+
+- a markdown cell is one segment (its points block is rebuilt, not translated: only
+  the exercise titles in it are segments);
+- in a code cell, each comment or block of comment lines, each docstring, and each
+  string literal a learner reads: printed text, figure titles, labels and legends
+  (`words_in_code`). Nothing else of the code changes (`skeleton` proves it).
+
+The Korean words live in `translations/ko/<assignment>.po`, one gettext catalog a
+notebook (msgctxt: the cell, msgid: the English, msgstr: the Korean); the check
+helpers' messages in `autograder/locale/ko/LC_MESSAGES/lstm_course.po`. `drift`
+names what is missing (new or changed English) and what is stale (a translation
+whose English is gone); `update` brings a catalog up to date the gettext way
+(new entries empty, changed ones fuzzy with the old translation as a start,
+removed ones obsolete); `edition` builds a translated master and refuses while
+anything is missing.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+from nbformat import NotebookNode
+
+from autograder import course, i18n, notebooks, points
+from autograder.errors import CourseError
+
+FOLDER = course.ROOT / "translations"
+EDITIONS = course.ROOT  # the Korean edition: ko/solutions, ko/notebooks
+MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)|#\s*(noqa|type:)")
+# Calls whose string arguments a learner reads, and keyword arguments that are text.
+TEXT_CALLS = {
+    "print", "title", "suptitle", "xlabel", "ylabel", "set_title", "set_xlabel",
+    "set_ylabel", "set_zlabel", "text", "annotate", "legend", "set_label",
+    "set_text", "figtext", "fail", "passed",
+}  # fmt: skip
+TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "zlabel", "suptitle", "desc"}
+LINE = 84  # the longest line a translated string literal is wrapped to
+
+
+@dataclass(frozen=True)
+class Segment:
+    cell: str  # the cell's grade_id (or id)
+    text: str  # the English
+    kind: str  # markdown, comment, string, points title
+
+
+@dataclass
+class Drift:
+    """What a catalog lacks (`missing`: English with no translation, or a fuzzy
+    one) and what it has too much (`stale`: translations whose English is gone)."""
+
+    catalog: Path
+    missing: list[Segment] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.stale
+
+    def lines(self) -> list[str]:
+        def short(text: str) -> str:
+            one = " ".join(text.split())
+            return one if len(one) <= 70 else one[:69] + "…"
+
+        return [
+            *(f"{self.catalog}: missing [{s.cell}] {short(s.text)!r}"
+              for s in self.missing),
+            *(f"{self.catalog}: stale [{cell}] {short(text)!r}"
+              for cell, text in self.stale),
+        ]  # fmt: skip
+
+
+def key(cell: NotebookNode) -> str:
+    return notebooks.nbgrader_meta(cell).get("grade_id") or cell.get("id", "")
+
+
+# --- segments -------------------------------------------------------------------------
+
+
+def _trim(text: str) -> tuple[str, str, str]:
+    """`text` as (leading whitespace, words, trailing whitespace)."""
+    words = text.strip()
+    if not words:
+        return text, "", ""
+    start = text.index(words)
+    return text[:start], words, text[start + len(words) :]
+
+
+def markdown_parts(source: str) -> list[tuple[str, str]]:
+    """A markdown cell as (kind, text) parts: "text" to translate, "block" for a
+    points block (rebuilt from the metadata, its titles translated)."""
+    found = points.BLOCK.search(source)
+    if not found:
+        return [("text", source)]
+    start, end = found.span()
+    return [("text", source[:start]), ("block", found.group(0)),
+            ("text", source[end:])]  # fmt: skip
+
+
+def _string_parts(token: str) -> tuple[str, str, str]:
+    """A string literal token as (prefix, quote, body)."""
+    prefix = re.match(r"[A-Za-z]*", token).group(0)
+    rest = token[len(prefix) :]
+    quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[0]
+    return prefix, quote, rest[len(quote) : -len(quote)]
+
+
+@dataclass
+class _Piece:
+    kind: str  # comment, string
+    text: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+    inline: bool = False  # a comment after code
+    prefix: str = ""
+    quote: str = ""
+
+
+def _tokens(source: str) -> list[tokenize.TokenInfo]:
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+
+
+def words_in_code(source: str, strings: bool = True) -> list[_Piece]:
+    """The pieces of a code cell a learner reads: comments (consecutive full-line
+    comments in one column as one piece) and, with `strings`, docstrings and text
+    literals (arguments of TEXT_CALLS, TEXT_KEYWORDS values, and any literal with
+    a space in it that is no other keyword's value)."""
+    tokens = _tokens(source)
+    pieces: list[_Piece] = []
+    stack: list[str | None] = []  # the call each open bracket belongs to
+    significant = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    before = {id(t): significant[i - 1] if i else None for i, t in enumerate(significant)}
+    after = {id(t): significant[i + 1] if i + 1 < len(significant) else None
+             for i, t in enumerate(significant)}  # fmt: skip
+    previous_line_code: dict[int, bool] = {}
+    for t in tokens:
+        if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE):
+            previous_line_code[t.start[0]] = True
+        if t.type == tokenize.OP and t.string in "([{":
+            prev = before[id(t)]
+            name = prev.string if t.string == "(" and prev and prev.type == tokenize.NAME else None
+            stack.append(name)
+        elif t.type == tokenize.OP and t.string in ")]}":
+            if stack:
+                stack.pop()
+        elif t.type == tokenize.COMMENT:
+            text = t.string.lstrip("#")
+            text = text[1:] if text.startswith(" ") else text
+            if MARKERS.match(t.string) or not any(ch.isalpha() for ch in text):
+                continue
+            inline = previous_line_code.get(t.start[0], False)
+            last = pieces[-1] if pieces else None
+            if (not inline and last and last.kind == "comment" and not last.inline
+                    and last.end[0] == t.start[0] - 1 and last.start[1] == t.start[1]):  # fmt: skip
+                last.text += "\n" + text
+                last.end = t.end
+            else:
+                pieces.append(_Piece("comment", text, t.start, t.end, inline))
+        elif t.type == tokenize.STRING and strings:
+            prefix, quote, body = _string_parts(t.string)
+            if "b" in prefix.lower() or not any(ch.isalpha() for ch in body):
+                continue
+            prev, nxt = before[id(t)], after[id(t)]
+            keyword = None
+            if prev and prev.string == "=" and stack:
+                name = before[id(prev)]
+                keyword = name.string if name and name.type == tokenize.NAME else None
+            standalone = (prev is None or prev.type in (
+                tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)) and (
+                nxt is None or nxt.type in (tokenize.NEWLINE, tokenize.ENDMARKER))  # fmt: skip
+            readable = (
+                standalone
+                or keyword in TEXT_KEYWORDS
+                or (keyword is None and (any(c in TEXT_CALLS for c in stack) or " " in body))
+            )  # fmt: skip
+            if not readable:
+                continue
+            last = pieces[-1] if pieces else None
+            if (last and last.kind == "string" and prev and prev.type == tokenize.STRING
+                    and (last.prefix, last.quote) == (prefix, quote)):  # fmt: skip
+                last.text += body  # implicit concatenation: one sentence
+                last.end = t.end
+            else:
+                pieces.append(_Piece("string", body, t.start, t.end, False, prefix, quote))
+    return pieces
+
+
+def is_test(cell: NotebookNode) -> bool:
+    """A graded test cell: only its comments are words to translate."""
+    meta = notebooks.nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def segments(nb: NotebookNode) -> list[Segment]:
+    """Every English segment of a master, in notebook order."""
+    found: list[Segment] = []
+    for cell in nb.cells:
+        name = key(cell)
+        if cell.cell_type == "markdown":
+            for kind, text in markdown_parts(cell.source):
+                if kind == "block":
+                    found += [Segment(name, title, "points title")
+                              for title, _id in points.ROW.findall(text)]  # fmt: skip
+                elif words := _trim(text)[1]:
+                    found.append(Segment(name, words, "markdown"))
+        elif cell.cell_type == "code":
+            pieces = words_in_code(cell.source, strings=not is_test(cell))
+            found += [Segment(name, p.text, p.kind) for p in pieces]
+    return list(dict.fromkeys(found))
+
+
+# --- applying a translation -----------------------------------------------------------
+
+
+class Missing(CourseError):
+    pass
+
+
+def _offsets(source: str) -> list[int]:
+    starts, total = [0], 0
+    for line in source.splitlines(keepends=True):
+        total += len(line)
+        starts.append(total)
+    return starts
+
+
+def _wrap_literal(piece: _Piece, text: str, column: int) -> str:
+    """`text` as string literal(s) like `piece`'s, wrapped at spaces outside `{}`
+    into lines that fit LINE columns (one literal when it fits)."""
+    literal = f"{piece.prefix}{piece.quote}{{}}{piece.quote}"
+    if len(piece.quote) == 3 or column + len(literal.format(text)) <= LINE:
+        return literal.format(text)
+    room = max(30, LINE - column - len(literal.format("")))
+    chunks, current, depth = [], "", 0
+    for ch in text:
+        current += ch
+        depth += {"{": 1, "}": -1}.get(ch, 0) if "f" in piece.prefix.lower() else 0
+        if ch == " " and depth == 0 and len(current) >= room:
+            chunks.append(current)
+            current = ""
+    chunks.append(current)
+    chunks = [c for c in chunks if c]
+    return ("\n" + " " * column).join(literal.format(c) for c in chunks)
+
+
+def translate_code(source: str, words: dict[str, str], strings: bool = True) -> str:
+    """A code cell with its words replaced: `words` maps English to translation."""
+    starts = _offsets(source)
+    out = source
+    for piece in reversed(words_in_code(source, strings)):
+        text = words[piece.text]
+        start = starts[piece.start[0] - 1] + piece.start[1]
+        end = starts[piece.end[0] - 1] + piece.end[1]
+        if piece.kind == "comment":
+            indent = " " * piece.start[1]
+            lines = [" ".join(text.split())] if piece.inline else text.split("\n")
+            new = ("\n" + indent).join(f"# {line}".rstrip() for line in lines)
+        else:
+            new = _wrap_literal(piece, text, piece.start[1])
+        out = out[:start] + new + out[end:]
+    return out
+
+
+def skeleton(source: str) -> list[tuple[int, str]]:
+    """A code cell's tokens without its words: equal for both editions of a cell."""
+    words = {p.start for p in words_in_code(source) if p.kind == "string"}
+    kept, skipping = [], False
+    for t in _tokens(source):
+        if t.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                      tokenize.DEDENT):  # fmt: skip
+            continue
+        if t.start in words:
+            kept.append((tokenize.STRING, "<words>"))
+            skipping = True
+            continue
+        if skipping and t.type == tokenize.STRING:
+            continue  # the rest of an implicitly concatenated sentence
+        skipping = False
+        kept.append((t.type, t.string))
+    return kept
+
+
+def _lookup(catalog: Catalog, assignment: str):
+    missing: list[Segment] = []
+
+    def look(cell: str, text: str, kind: str) -> str:
+        message = catalog.get(text, context=cell)
+        if message is None or not message.string or message.fuzzy:
+            missing.append(Segment(cell, text, kind))
+            return text
+        return message.string
+
+    return look, missing
+
+
+def translate(nb: NotebookNode, catalog: Catalog, lang: str, path: Path) -> NotebookNode:
+    """`nb` in `lang`: every segment replaced from `catalog`; raises `Missing` naming
+    every segment without a translation."""
+    out = copy.deepcopy(nb)
+    look, missing = _lookup(catalog, str(path))
+    for cell in out.cells:
+        name = key(cell)
+        if cell.cell_type == "markdown":
+            parts = []
+            for kind, text in markdown_parts(cell.source):
+                if kind == "block":
+                    titles = {t: look(name, t, "points title")
+                              for t, _id in points.ROW.findall(text)}  # fmt: skip
+                    parts.append(points.ROW.sub(
+                        lambda m: f"| {titles[m.group(1)]} | `{m.group(2)}` |", text))  # fmt: skip
+                else:
+                    lead, words, trail = _trim(text)
+                    parts.append(lead + (look(name, words, "markdown") if words else "") + trail)
+            cell.source = "".join(parts)
+        elif cell.cell_type == "code":
+            strings = not is_test(cell)
+            pieces = words_in_code(cell.source, strings)
+            words = {p.text: look(name, p.text, p.kind) for p in pieces}
+            cell.source = translate_code(cell.source, words, strings)
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as error:
+                if not cell.source.lstrip().startswith(("%", "!")):
+                    raise CourseError(
+                        f"{path}: the translation of cell {name} is not valid Python "
+                        f"({error.msg}, line {error.lineno})"
+                    ) from None
+    if missing:
+        lines = [f"{path}: missing [{s.cell}] {s.text[:60]!r}" for s in missing]
+        raise Missing("\n".join(lines))
+    if lang != i18n.SOURCE:
+        out.metadata[i18n.METADATA] = {"lang": lang}
+    return out
+
+
+# --- catalogs -------------------------------------------------------------------------
+
+
+def catalog_path(lang: str, assignment: str) -> Path:
+    return FOLDER / lang / f"{assignment}.po"
+
+
+def read_catalog(path: Path, lang: str) -> Catalog:
+    if not path.is_file():
+        return Catalog(locale=lang)
+    with open(path, "rb") as file:
+        return read_po(file, locale=lang)
+
+
+def write_catalog(catalog: Catalog, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:
+        write_po(file, catalog, width=0, omit_header=True, sort_output=False,
+                 ignore_obsolete=False)  # fmt: skip
+
+
+def template(found: list[Segment], where: str) -> Catalog:
+    """The untranslated catalog of a master's segments (or of messages)."""
+    catalog = Catalog()
+    for s in found:
+        catalog.add(s.text, context=s.cell or None, locations=[(where, 0)] if where else (),
+                    auto_comments=[s.kind] if s.kind else ())  # fmt: skip
+    return catalog
+
+
+def drift_of(found: list[Segment], catalog: Catalog, path: Path) -> Drift:
+    drift = Drift(path)
+    wanted = {(s.cell or None, s.text) for s in found}
+    for s in found:
+        message = catalog.get(s.text, context=s.cell or None)
+        if message is None or not message.string or message.fuzzy:
+            drift.missing.append(s)
+    drift.stale = [
+        (m.context or "", m.id)
+        for m in catalog
+        if m.id and (m.context, m.id) not in wanted
+    ]
+    return drift
+
+
+def master(assignment: str, masters: Path = course.MASTERS) -> NotebookNode:
+    return notebooks.read(Path(masters) / assignment / f"{assignment}.ipynb")
+
+
+def notebook_drift(assignment: str, lang: str, masters: Path = course.MASTERS) -> Drift:
+    path = catalog_path(lang, assignment)
+    return drift_of(segments(master(assignment, masters)), read_catalog(path, lang), path)
+
+
+# --- the message catalog --------------------------------------------------------------
+
+
+def message_segments() -> list[Segment]:
+    """Every `_()`/`N_()` message of the grader and the checks (context: none)."""
+    root = course.ROOT / "autograder"
+    found = []
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        root, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
+    ):
+        if isinstance(message, str) and not filename.startswith("locale"):
+            found.append(Segment("", message, ""))
+    return list(dict.fromkeys(found))
+
+
+def message_drift(lang: str) -> Drift:
+    path = i18n.catalog_path(lang)
+    return drift_of(message_segments(), read_catalog(path, lang), path)
+
+
+def update(lang: str, assignments: list[str], masters: Path = course.MASTERS) -> list[Path]:
+    """Bring `lang`'s catalogs up to date with the English (gettext's msgmerge):
+    new English gets an empty entry, changed English a fuzzy one carrying the old
+    translation, vanished English is kept as obsolete (#~). Returns changed files."""
+    jobs = [(i18n.catalog_path(lang), message_segments(), "")]
+    jobs += [
+        (catalog_path(lang, a), segments(master(a, masters)), f"{a}.ipynb")
+        for a in assignments
+    ]
+    changed = []
+    for path, found, where in jobs:
+        old = path.read_bytes() if path.is_file() else b""
+        catalog = read_catalog(path, lang)
+        catalog.update(template(found, where), update_header_comment=False)
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, width=0, omit_header=True, sort_output=False,
+                 ignore_obsolete=False)  # fmt: skip
+        if buffer.getvalue() != old:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(buffer.getvalue())
+            changed.append(path)
+    return changed
+
+
+def edition(assignment: str, lang: str, masters: Path = course.MASTERS) -> NotebookNode:
+    """The `lang` master of `assignment`, generated from the English one."""
+    path = catalog_path(lang, assignment)
+    drift = notebook_drift(assignment, lang, masters)
+    if not drift.ok:
+        raise Missing("\n".join(drift.lines()))
+    with i18n.use(lang):
+        nb = translate(master(assignment, masters), read_catalog(path, lang), lang, path)
+    return nb
+
+
+def drifts(lang: str, assignments: list[str], masters: Path = course.MASTERS) -> list[Drift]:
+    """The drift of `lang`'s message catalog and of each assignment's catalog."""
+    return [message_drift(lang)] + [notebook_drift(a, lang, masters) for a in assignments]
