@@ -15,9 +15,10 @@ from pathlib import Path
 
 from autograder import course, gradebook, settings
 from autograder.errors import CourseError
+from autograder.i18n import N_, _
 from autograder.table import points, render
 
-UNSEALED = "grading kernels run without the bubblewrap sandbox, with your rights"
+UNSEALED = N_("grading kernels run without the bubblewrap sandbox, with your rights")
 
 
 def cmd_release(args) -> int:
@@ -62,13 +63,15 @@ def sealing(args, refuse: bool) -> bool:
     from autograder import sandbox
 
     if args.unsealed:
-        print(f"lstm-course: warning: {UNSEALED}", file=sys.stderr)
+        warning = _("warning: {message}").format(message=_(UNSEALED))
+        print(f"lstm-course: {warning}", file=sys.stderr)
         return False
     missing = sandbox.available()
     if missing and refuse:
         raise CourseError(f"{missing}; or grade unsealed with --unsealed")
     if missing:
-        print(f"lstm-course: {missing}; checking unsealed", file=sys.stderr)
+        unsealed = _("{missing}; checking unsealed").format(missing=missing)
+        print(f"lstm-course: {unsealed}", file=sys.stderr)
     return not missing
 
 
@@ -77,7 +80,7 @@ def cmd_check(args) -> int:
 
     paths = args.paths or sorted(course.RELEASE.glob("*/*.ipynb"))
     if not paths:
-        raise CourseError("no notebooks given and none under notebooks/")
+        raise CourseError(_("no notebooks given and none under notebooks/"))
     reports = check(paths, args.masters, args.timeout, sealed=sealing(args, False))
     if len(reports) == 1 and not reports[0].assignment:
         raise CourseError(reports[0].problem)  # nothing could be graded
@@ -87,18 +90,22 @@ def cmd_check(args) -> int:
     elif len(reports) == 1:
         report = reports[0]
         rows = [(e, points(s, m), line) for e, s, m, line in by_exercise(report)]
-        print(render(("exercise", "points", "feedback"), rows, wrap=True))
-        print(f"total  {points(report.score, report.max_score)}  ({report.assignment})")
+        header = (_("exercise"), _("points"), _("feedback"))
+        print(render(header, rows, wrap=True))
+        total = points(report.score, report.max_score)
+        print(
+            _("total  {points}  ({assignment})").format(
+                points=total, assignment=report.assignment
+            )
+        )
     else:
         rows = [
             (r.assignment or "?", points(r.score, r.max_score), r.problem or r.path)
             for r in reports
         ]
-        print(render(("assignment", "points", "notebook"), rows))
-        print(
-            "total  "
-            + points(sum(r.score for r in reports), sum(r.max_score for r in reports))
-        )
+        print(render((_("assignment"), _("points"), _("notebook")), rows))
+        total = points(sum(r.score for r in reports), sum(r.max_score for r in reports))
+        print(_("total  {points}").format(points=total))
     for report in reports:
         if report.problem:
             print(f"lstm-course: {report.problem}", file=sys.stderr)
@@ -215,5 +222,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstm-course: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("lstm-course: interrupted", file=sys.stderr)
+        print(f"lstm-course: {_('interrupted')}", file=sys.stderr)
         return 130
