@@ -21,7 +21,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from autograder import settings
+from autograder import gradebook, i18n, settings
 from autograder.errors import CourseError
 
 
@@ -42,6 +42,43 @@ MASTERS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
 WORK = ROOT / ".course"
 COURSE_ID = "lstm-course"
+TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE)
+
+
+def masters_of(lang: str) -> Path:
+    """The masters of an edition: English in solutions/, the Korean edition's
+    (generated from them, autograder/translations.py) in ko/solutions/."""
+    return MASTERS if lang == i18n.SOURCE else ROOT / lang / MASTERS.name
+
+
+def release_of(lang: str) -> Path:
+    """The learners' notebooks of an edition: notebooks/, ko/notebooks/."""
+    return RELEASE if lang == i18n.SOURCE else ROOT / lang / RELEASE.name
+
+
+def configure(c: Config, root: str, course_id: str = COURSE_ID) -> None:
+    """An edition's folder as an nbgrader course (nbgrader_config.py, ko/...):
+
+    solutions/<id>/<id>.ipynb   source (masters, with solutions and hidden tests)
+    notebooks/<id>/<id>.ipynb   release (generated; what learners get)
+    .course/                    submitted, autograded, feedback, exchange,
+                                gradebook (git-ignored)
+    """
+    work = Path(root) / ".course"
+    (work / "exchange").mkdir(parents=True, exist_ok=True)  # sqlite, the exchange
+    c.CourseDirectory.course_id = course_id
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = MASTERS.name
+    c.CourseDirectory.release_directory = RELEASE.name
+    for step in ("submitted", "autograded", "feedback", "solution"):
+        setattr(c.CourseDirectory, f"{step}_directory", f".course/{step}")
+    # A shared gradebook (postgresql://user:password@host/grades): $LSTM_COURSE_DB.
+    c.CourseDirectory.db_url = (
+        gradebook.from_env() or f"sqlite:///{work / 'gradebook.db'}"
+    )
+    c.Exchange.root = str(work / "exchange")
+    # Grading kernels run sealed in bubblewrap; LSTM_COURSE_UNSEALED=1 opts out.
+    settings.apply(c, sealed=settings.sealed_by_env())
 
 
 def assignments(masters: Path = MASTERS) -> list[str]:

@@ -34,6 +34,7 @@ LOCALE = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "ko")
 SOURCE = "en"
 METADATA = "lstm_course"  # notebook metadata key: {"lang": "ko"}
+ENV = "LSTM_COURSE_LANG"
 
 _chosen: list[str] = []  # the stack of `use(...)`
 
@@ -43,7 +44,7 @@ def catalog_path(lang: str) -> Path:
 
 
 def normal(lang: str | None) -> str | None:
-    """"ko_KR.UTF-8" -> "ko"; None for a language the course does not have."""
+    """ "ko_KR.UTF-8" -> "ko"; None for a language the course does not have."""
     if not lang:
         return None
     code = lang.split(":")[0].split(".")[0].split("_")[0].split("-")[0].lower()
@@ -54,6 +55,12 @@ def notebook_language(nb: dict) -> str | None:
     """The edition a notebook says it is, from its metadata (None: English)."""
     meta = nb.get("metadata", {}).get(METADATA, {}) or {}
     return normal(meta.get("lang"))
+
+
+def of_notebook(nb: dict) -> str | None:
+    """The language to grade `nb` in: $LSTM_COURSE_LANG (the CLI's `--lang`), else
+    the notebook's edition; None (as found: the locale) for an English notebook."""
+    return normal(os.environ.get(ENV)) or notebook_language(nb)
 
 
 def _session_language() -> str | None:
@@ -85,7 +92,7 @@ def current() -> str:
     if _chosen:
         return _chosen[-1]
     return (
-        normal(os.environ.get("LSTM_COURSE_LANG"))
+        normal(os.environ.get(ENV))
         or _session_language()
         or _locale_language()
         or SOURCE

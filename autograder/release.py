@@ -3,16 +3,22 @@
 Each assignment is generated in a temporary course, then compared with, or copied
 over, the committed release, so `--check` never touches the working tree. First the
 points each master and the README's course map state are rewritten from the test
-cells' metadata (`autograder.points`).
+cells' metadata (`autograder.points`). Then each translated edition: its masters
+(`ko/solutions/`) are generated from the English ones and their catalogs
+(`autograder.translations`, which refuses while a translation is missing or stale),
+and its release (`ko/notebooks/`) from those.
 """
 
 from __future__ import annotations
 
 import filecmp
 import shutil
+import tempfile
 from pathlib import Path
 
-from autograder import course, points
+import nbformat
+
+from autograder import course, points, translations
 
 
 def files(folder: Path) -> set[str]:
@@ -41,23 +47,55 @@ def differences(generated: Path, committed: Path) -> list[Path]:
     return [committed / name for name in changed]
 
 
+def update(generated: Path, committed: Path, check: bool) -> list[Path]:
+    """Compare `generated` with `committed`; unless `check`, copy it over."""
+    found = differences(generated, committed)
+    if found and not check:
+        shutil.rmtree(committed, ignore_errors=True)
+        shutil.copytree(generated, committed)
+    return found
+
+
+def release_from(
+    ids: list[str], check: bool, masters: Path, target: Path
+) -> list[Path]:
+    """nbgrader's release of `masters` compared with (or copied over) `target`."""
+    stale = []
+    with course.TempCourse(masters) as temp:
+        for assignment in ids:
+            generated = temp.release(assignment).parent
+            stale += update(generated, Path(target) / assignment, check)
+    return stale
+
+
+def edition(ids: list[str], lang: str, check: bool) -> list[Path]:
+    """`lang`'s masters generated from the English ones, then their release."""
+    stale = []
+    with tempfile.TemporaryDirectory(prefix=f"lstm-course-{lang}-") as folder:
+        masters = Path(folder)
+        for assignment in ids:
+            shutil.copytree(course.MASTERS / assignment, masters / assignment)
+            nb = translations.edition(assignment, lang)
+            nbformat.write(nb, masters / assignment / f"{assignment}.ipynb")
+            committed = course.masters_of(lang) / assignment
+            stale += update(masters / assignment, committed, check)
+        stale += release_from(ids, check, masters, course.release_of(lang))
+    return stale
+
+
 def release(
     ids: list[str],
     check: bool = False,
     masters: Path = course.MASTERS,
     target: Path = course.RELEASE,
 ) -> list[Path]:
-    """Regenerate (or with `check`, only compare) the release of `ids`; return the
-    files that differed."""
-    readme = course.ROOT / "README.md" if Path(masters) == course.MASTERS else None
+    """Regenerate (or with `check`, only compare) the release of `ids`, and of the
+    course's translated editions; return the files that differed."""
+    course_masters = Path(masters).resolve() == course.MASTERS
+    readme = course.ROOT / "README.md" if course_masters else None
     stale = points.write(ids, masters, readme, check)
-    with course.TempCourse(masters) as temp:
-        for assignment in ids:
-            generated = temp.release(assignment).parent
-            committed = Path(target) / assignment
-            found = differences(generated, committed)
-            stale += found
-            if found and not check:
-                shutil.rmtree(committed, ignore_errors=True)
-                shutil.copytree(generated, committed)
+    stale += release_from(ids, check, masters, target)
+    if course_masters:
+        for lang in course.TRANSLATED:
+            stale += edition(ids, lang, check)
     return stale

@@ -38,6 +38,7 @@ UID = 1000  # the kernel's user inside: not root, no capabilities
 ETC = ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime", "/etc/alternatives")
 # Variables a kernel may inherit from the grader; every other one is dropped.
 PASS_ENV = (
+    "LSTM_COURSE_LANG",
     "LANG",
     "LC_ALL",
     "TZ",

@@ -38,14 +38,27 @@ from autograder import course, i18n, notebooks, points
 from autograder.errors import CourseError
 
 FOLDER = course.ROOT / "translations"
-EDITIONS = course.ROOT  # the Korean edition: ko/solutions, ko/notebooks
 MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)|#\s*(noqa|type:)")
 # Calls whose string arguments a learner reads, and keyword arguments that are text.
 TEXT_CALLS = {
-    "print", "title", "suptitle", "xlabel", "ylabel", "set_title", "set_xlabel",
-    "set_ylabel", "set_zlabel", "text", "annotate", "legend", "set_label",
-    "set_text", "figtext", "fail", "passed",
-}  # fmt: skip
+    "print",
+    "title",
+    "suptitle",
+    "xlabel",
+    "ylabel",
+    "set_title",
+    "set_xlabel",
+    "set_ylabel",
+    "set_zlabel",
+    "text",
+    "annotate",
+    "legend",
+    "set_label",
+    "set_text",
+    "figtext",
+    "fail",
+    "passed",
+}
 TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "zlabel", "suptitle", "desc"}
 LINE = 84  # the longest line a translated string literal is wrapped to
 
@@ -76,11 +89,15 @@ class Drift:
             return one if len(one) <= 70 else one[:69] + "…"
 
         return [
-            *(f"{self.catalog}: missing [{s.cell}] {short(s.text)!r}"
-              for s in self.missing),
-            *(f"{self.catalog}: stale [{cell}] {short(text)!r}"
-              for cell, text in self.stale),
-        ]  # fmt: skip
+            *(
+                f"{self.catalog}: missing [{s.cell}] {short(s.text)!r}"
+                for s in self.missing
+            ),
+            *(
+                f"{self.catalog}: stale [{cell}] {short(text)!r}"
+                for cell, text in self.stale
+            ),
+        ]
 
 
 def key(cell: NotebookNode) -> str:
@@ -106,8 +123,7 @@ def markdown_parts(source: str) -> list[tuple[str, str]]:
     if not found:
         return [("text", source)]
     start, end = found.span()
-    return [("text", source[:start]), ("block", found.group(0)),
-            ("text", source[end:])]  # fmt: skip
+    return [("text", source[:start]), ("block", found.group(0)), ("text", source[end:])]
 
 
 def _string_parts(token: str) -> tuple[str, str, str]:
@@ -136,69 +152,103 @@ def _tokens(source: str) -> list[tokenize.TokenInfo]:
         return []
 
 
+BREAKS = (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+
+
+class _Scanner:
+    """One pass over a code cell's tokens that collects the pieces a learner reads."""
+
+    def __init__(self, source: str, strings: bool):
+        self.tokens = _tokens(source)
+        self.strings = strings
+        self.pieces: list[_Piece] = []
+        self.calls: list[str | None] = []  # the call each open bracket belongs to
+        code = [t for t in self.tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
+        self.before = {id(t): p for p, t in zip([None, *code], code, strict=False)}
+        self.after = {id(t): n for t, n in zip(code, [*code[1:], None], strict=False)}
+        self.code_lines = {t.start[0] for t in code if t.type not in BREAKS}
+
+    def scan(self) -> list[_Piece]:
+        for t in self.tokens:
+            if t.type == tokenize.OP and t.string in "([{":
+                prev = self.before[id(t)]
+                called = t.string == "(" and prev and prev.type == tokenize.NAME
+                self.calls.append(prev.string if called else None)
+            elif t.type == tokenize.OP and t.string in ")]}" and self.calls:
+                self.calls.pop()
+            elif t.type == tokenize.COMMENT:
+                self.comment(t)
+            elif t.type == tokenize.STRING and self.strings:
+                self.string(t)
+        return self.pieces
+
+    def comment(self, t: tokenize.TokenInfo) -> None:
+        text = t.string.lstrip("#")
+        text = text[1:] if text.startswith(" ") else text
+        if MARKERS.match(t.string) or not any(ch.isalpha() for ch in text):
+            return
+        inline = t.start[0] in self.code_lines
+        last = self.pieces[-1] if self.pieces else None
+        block = (
+            last is not None
+            and last.kind == "comment"
+            and not (inline or last.inline)
+            and (last.end[0] + 1, last.start[1]) == t.start
+        )
+        if block:
+            last.text += "\n" + text
+            last.end = t.end
+        else:
+            self.pieces.append(_Piece("comment", text, t.start, t.end, inline))
+
+    def keyword(self, t: tokenize.TokenInfo) -> str | None:
+        """The keyword argument `t` is the value of, if any."""
+        prev = self.before[id(t)]
+        if not (prev and prev.string == "=" and self.calls):
+            return None
+        name = self.before[id(prev)]
+        return name.string if name and name.type == tokenize.NAME else None
+
+    def readable(self, t: tokenize.TokenInfo, body: str) -> bool:
+        prev, nxt = self.before[id(t)], self.after[id(t)]
+        docstring = (prev is None or prev.type in BREAKS) and (
+            nxt is None or nxt.type in BREAKS
+        )
+        keyword = self.keyword(t)
+        if docstring or keyword in TEXT_KEYWORDS:
+            return True
+        in_text_call = any(call in TEXT_CALLS for call in self.calls)
+        return keyword is None and (in_text_call or " " in body)
+
+    def string(self, t: tokenize.TokenInfo) -> None:
+        prefix, quote, body = _string_parts(t.string)
+        if "b" in prefix.lower() or not any(ch.isalpha() for ch in body):
+            return
+        if not self.readable(t, body):
+            return
+        last, prev = self.pieces[-1] if self.pieces else None, self.before[id(t)]
+        continued = (
+            last is not None
+            and last.kind == "string"
+            and prev is not None
+            and prev.type == tokenize.STRING
+            and (last.prefix, last.quote) == (prefix, quote)
+        )
+        if continued:  # implicit concatenation: one sentence
+            last.text += body
+            last.end = t.end
+        else:
+            self.pieces.append(
+                _Piece("string", body, t.start, t.end, False, prefix, quote)
+            )
+
+
 def words_in_code(source: str, strings: bool = True) -> list[_Piece]:
     """The pieces of a code cell a learner reads: comments (consecutive full-line
     comments in one column as one piece) and, with `strings`, docstrings and text
     literals (arguments of TEXT_CALLS, TEXT_KEYWORDS values, and any literal with
     a space in it that is no other keyword's value)."""
-    tokens = _tokens(source)
-    pieces: list[_Piece] = []
-    stack: list[str | None] = []  # the call each open bracket belongs to
-    significant = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
-    before = {id(t): significant[i - 1] if i else None for i, t in enumerate(significant)}
-    after = {id(t): significant[i + 1] if i + 1 < len(significant) else None
-             for i, t in enumerate(significant)}  # fmt: skip
-    previous_line_code: dict[int, bool] = {}
-    for t in tokens:
-        if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE):
-            previous_line_code[t.start[0]] = True
-        if t.type == tokenize.OP and t.string in "([{":
-            prev = before[id(t)]
-            name = prev.string if t.string == "(" and prev and prev.type == tokenize.NAME else None
-            stack.append(name)
-        elif t.type == tokenize.OP and t.string in ")]}":
-            if stack:
-                stack.pop()
-        elif t.type == tokenize.COMMENT:
-            text = t.string.lstrip("#")
-            text = text[1:] if text.startswith(" ") else text
-            if MARKERS.match(t.string) or not any(ch.isalpha() for ch in text):
-                continue
-            inline = previous_line_code.get(t.start[0], False)
-            last = pieces[-1] if pieces else None
-            if (not inline and last and last.kind == "comment" and not last.inline
-                    and last.end[0] == t.start[0] - 1 and last.start[1] == t.start[1]):  # fmt: skip
-                last.text += "\n" + text
-                last.end = t.end
-            else:
-                pieces.append(_Piece("comment", text, t.start, t.end, inline))
-        elif t.type == tokenize.STRING and strings:
-            prefix, quote, body = _string_parts(t.string)
-            if "b" in prefix.lower() or not any(ch.isalpha() for ch in body):
-                continue
-            prev, nxt = before[id(t)], after[id(t)]
-            keyword = None
-            if prev and prev.string == "=" and stack:
-                name = before[id(prev)]
-                keyword = name.string if name and name.type == tokenize.NAME else None
-            standalone = (prev is None or prev.type in (
-                tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)) and (
-                nxt is None or nxt.type in (tokenize.NEWLINE, tokenize.ENDMARKER))  # fmt: skip
-            readable = (
-                standalone
-                or keyword in TEXT_KEYWORDS
-                or (keyword is None and (any(c in TEXT_CALLS for c in stack) or " " in body))
-            )  # fmt: skip
-            if not readable:
-                continue
-            last = pieces[-1] if pieces else None
-            if (last and last.kind == "string" and prev and prev.type == tokenize.STRING
-                    and (last.prefix, last.quote) == (prefix, quote)):  # fmt: skip
-                last.text += body  # implicit concatenation: one sentence
-                last.end = t.end
-            else:
-                pieces.append(_Piece("string", body, t.start, t.end, False, prefix, quote))
-    return pieces
+    return _Scanner(source, strings).scan()
 
 
 def is_test(cell: NotebookNode) -> bool:
@@ -215,8 +265,10 @@ def segments(nb: NotebookNode) -> list[Segment]:
         if cell.cell_type == "markdown":
             for kind, text in markdown_parts(cell.source):
                 if kind == "block":
-                    found += [Segment(name, title, "points title")
-                              for title, _id in points.ROW.findall(text)]  # fmt: skip
+                    found += [
+                        Segment(name, title, "points title")
+                        for title, _id in points.ROW.findall(text)
+                    ]
                 elif words := _trim(text)[1]:
                     found.append(Segment(name, words, "markdown"))
         elif cell.cell_type == "code":
@@ -282,8 +334,13 @@ def skeleton(source: str) -> list[tuple[int, str]]:
     words = {p.start for p in words_in_code(source) if p.kind == "string"}
     kept, skipping = [], False
     for t in _tokens(source):
-        if t.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
-                      tokenize.DEDENT):  # fmt: skip
+        if t.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+        ):
             continue
         if t.start in words:
             kept.append((tokenize.STRING, "<words>"))
@@ -309,7 +366,20 @@ def _lookup(catalog: Catalog, assignment: str):
     return look, missing
 
 
-def translate(nb: NotebookNode, catalog: Catalog, lang: str, path: Path) -> NotebookNode:
+def _points_block(nb: NotebookNode, block: str, cell: str, look) -> str:
+    """A points block rebuilt in the current language, its titles translated."""
+    found = points.BLOCK.search(block)
+    titles = points.ROW.sub(
+        lambda m: f"| {look(cell, m.group(1), 'points title')} | `{m.group(2)}` |",
+        found.group(1),
+    )
+    start, end = found.span(1)
+    return block[:start] + points.block(nb, titles) + block[end:]
+
+
+def translate(
+    nb: NotebookNode, catalog: Catalog, lang: str, path: Path
+) -> NotebookNode:
     """`nb` in `lang`: every segment replaced from `catalog`; raises `Missing` naming
     every segment without a translation."""
     out = copy.deepcopy(nb)
@@ -320,13 +390,12 @@ def translate(nb: NotebookNode, catalog: Catalog, lang: str, path: Path) -> Note
             parts = []
             for kind, text in markdown_parts(cell.source):
                 if kind == "block":
-                    titles = {t: look(name, t, "points title")
-                              for t, _id in points.ROW.findall(text)}  # fmt: skip
-                    parts.append(points.ROW.sub(
-                        lambda m: f"| {titles[m.group(1)]} | `{m.group(2)}` |", text))  # fmt: skip
+                    parts.append(_points_block(nb, text, name, look))
                 else:
                     lead, words, trail = _trim(text)
-                    parts.append(lead + (look(name, words, "markdown") if words else "") + trail)
+                    parts.append(
+                        lead + (look(name, words, "markdown") if words else "") + trail
+                    )
             cell.source = "".join(parts)
         elif cell.cell_type == "code":
             strings = not is_test(cell)
@@ -363,19 +432,29 @@ def read_catalog(path: Path, lang: str) -> Catalog:
         return read_po(file, locale=lang)
 
 
+def po_bytes(catalog: Catalog) -> bytes:
+    """A catalog as a PO file: no header, no wrapping, in the source's order,
+    obsolete entries kept (#~) for the translator to reuse."""
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=0, omit_header=True, ignore_obsolete=False)
+    return buffer.getvalue()
+
+
 def write_catalog(catalog: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as file:
-        write_po(file, catalog, width=0, omit_header=True, sort_output=False,
-                 ignore_obsolete=False)  # fmt: skip
+    path.write_bytes(po_bytes(catalog))
 
 
 def template(found: list[Segment], where: str) -> Catalog:
     """The untranslated catalog of a master's segments (or of messages)."""
     catalog = Catalog()
     for s in found:
-        catalog.add(s.text, context=s.cell or None, locations=[(where, 0)] if where else (),
-                    auto_comments=[s.kind] if s.kind else ())  # fmt: skip
+        catalog.add(
+            s.text,
+            context=s.cell or None,
+            locations=[(where, 0)] if where else (),
+            auto_comments=[s.kind] if s.kind else (),
+        )
     return catalog
 
 
@@ -400,7 +479,9 @@ def master(assignment: str, masters: Path = course.MASTERS) -> NotebookNode:
 
 def notebook_drift(assignment: str, lang: str, masters: Path = course.MASTERS) -> Drift:
     path = catalog_path(lang, assignment)
-    return drift_of(segments(master(assignment, masters)), read_catalog(path, lang), path)
+    return drift_of(
+        segments(master(assignment, masters)), read_catalog(path, lang), path
+    )
 
 
 # --- the message catalog --------------------------------------------------------------
@@ -423,7 +504,9 @@ def message_drift(lang: str) -> Drift:
     return drift_of(message_segments(), read_catalog(path, lang), path)
 
 
-def update(lang: str, assignments: list[str], masters: Path = course.MASTERS) -> list[Path]:
+def update(
+    lang: str, assignments: list[str], masters: Path = course.MASTERS
+) -> list[Path]:
     """Bring `lang`'s catalogs up to date with the English (gettext's msgmerge):
     new English gets an empty entry, changed English a fuzzy one carrying the old
     translation, vanished English is kept as obsolete (#~). Returns changed files."""
@@ -437,12 +520,8 @@ def update(lang: str, assignments: list[str], masters: Path = course.MASTERS) ->
         old = path.read_bytes() if path.is_file() else b""
         catalog = read_catalog(path, lang)
         catalog.update(template(found, where), update_header_comment=False)
-        buffer = io.BytesIO()
-        write_po(buffer, catalog, width=0, omit_header=True, sort_output=False,
-                 ignore_obsolete=False)  # fmt: skip
-        if buffer.getvalue() != old:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(buffer.getvalue())
+        if po_bytes(catalog) != old:
+            write_catalog(catalog, path)
             changed.append(path)
     return changed
 
@@ -454,10 +533,16 @@ def edition(assignment: str, lang: str, masters: Path = course.MASTERS) -> Noteb
     if not drift.ok:
         raise Missing("\n".join(drift.lines()))
     with i18n.use(lang):
-        nb = translate(master(assignment, masters), read_catalog(path, lang), lang, path)
+        nb = translate(
+            master(assignment, masters), read_catalog(path, lang), lang, path
+        )
     return nb
 
 
-def drifts(lang: str, assignments: list[str], masters: Path = course.MASTERS) -> list[Drift]:
+def drifts(
+    lang: str, assignments: list[str], masters: Path = course.MASTERS
+) -> list[Drift]:
     """The drift of `lang`'s message catalog and of each assignment's catalog."""
-    return [message_drift(lang)] + [notebook_drift(a, lang, masters) for a in assignments]
+    return [message_drift(lang)] + [
+        notebook_drift(a, lang, masters) for a in assignments
+    ]
