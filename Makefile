@@ -7,8 +7,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP  := $(VENV)/.installed
 
 PORT      ?= 8888
+# The edition: `make lab LANG=ko` (or a Korean locale) opens the Korean one.
+EDITION   := $(if $(filter ko%,$(LANG)),ko,en)
 BROWSER   ?= yes
-NOTEBOOKS ?= notebooks
+NOTEBOOKS ?=
 
 .PHONY: install test lab lab-instructor clean classroom
 
@@ -22,15 +24,18 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=15
 
-# JupyterLab on the student release: make lab [PORT=8899] [BROWSER=no] [NOTEBOOKS=dir]
+# JupyterLab on the student release: make lab [LANG=ko] [PORT=8899] [BROWSER=no]
+# [NOTEBOOKS=dir]
 lab: $(STAMP)
-	$(BIN)/python -m autograder.lab --port $(PORT) --root $(NOTEBOOKS) \
+	$(if $(filter ko,$(LANG)),LANG=C.UTF-8) $(BIN)/python -m autograder.lab \
+		--lang $(EDITION) --port $(PORT) $(if $(NOTEBOOKS),--root $(NOTEBOOKS)) \
 		$(if $(filter no,$(BROWSER)),--no-browser)
 
 # JupyterLab for instructors: the formgrader and nbgrader's assignment tools, on the
 # whole course (masters in solutions/): make lab-instructor [PORT=8899] [BROWSER=no]
 lab-instructor: $(STAMP)
-	$(BIN)/python -m autograder.lab --instructor --port $(PORT) \
+	$(if $(filter ko,$(LANG)),LANG=C.UTF-8) $(BIN)/python -m autograder.lab \
+		--instructor --lang $(EDITION) --port $(PORT) \
 		$(if $(filter no,$(BROWSER)),--no-browser)
 
 # JupyterHub for a class on this machine, as root (README: "A class on JupyterHub").

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
 
-from autograder import course, gradebook, settings
+from autograder import course, gradebook, i18n, notebooks, settings
 from autograder.errors import CourseError
 from autograder.i18n import N_, _
 from autograder.table import points, render
@@ -75,10 +76,32 @@ def sealing(args, refuse: bool) -> bool:
     return not missing
 
 
+def edition_of(paths: list[Path]) -> str | None:
+    """The edition every notebook in `paths` says it is (None: English or mixed)."""
+    found = set()
+    for path in paths:
+        try:
+            found.add(i18n.notebook_language(notebooks.read(path)))
+        except CourseError:
+            found.add(None)  # reported when it is graded
+    return found.pop() if len(found) == 1 else None
+
+
 def cmd_check(args) -> int:
+    release = course.release_of(i18n.normal(args.lang) or i18n.SOURCE)
+    paths = args.paths or sorted(release.glob("*/*.ipynb"))
+    edition = edition_of(paths)
+    if args.lang:  # the learner's choice reaches the grading kernels too
+        os.environ[i18n.ENV] = i18n.normal(args.lang) or args.lang
+    if args.masters == course.MASTERS and edition:
+        args.masters = course.masters_of(edition)  # the same tests, in its words
+    with i18n.use(args.lang or edition):
+        return check_table(args, paths)
+
+
+def check_table(args, paths: list[Path]) -> int:
     from autograder.check import by_exercise, check
 
-    paths = args.paths or sorted(course.RELEASE.glob("*/*.ipynb"))
     if not paths:
         raise CourseError(_("no notebooks given and none under notebooks/"))
     reports = check(paths, args.masters, args.timeout, sealed=sealing(args, False))
@@ -110,6 +133,24 @@ def cmd_check(args) -> int:
         if report.problem:
             print(f"lstm-course: {report.problem}", file=sys.stderr)
     return 1 if any(r.problem for r in reports) else 0
+
+
+def cmd_translations(args) -> int:
+    from autograder import translations
+
+    ids = course.select(args.ids)
+    for lang in [args.lang] if args.lang else course.TRANSLATED:
+        if args.update:
+            for path in translations.update(lang, ids):
+                print(f"updated {path}")
+        drifts = translations.drifts(lang, ids)
+        for line in (line for drift in drifts for line in drift.lines()):
+            print(line)
+        bad = sum(not drift.ok for drift in drifts)
+        print(f"{lang}: {len(drifts) - bad} of {len(drifts)} catalogs up to date")
+        if bad:
+            return 1
+    return 0
 
 
 def cmd_grade(args) -> int:
@@ -160,7 +201,11 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", parents=[common], help="regenerate notebooks/")
+    p = sub.add_parser(
+        "release",
+        parents=[common],
+        help="regenerate notebooks/, and the Korean edition in ko/",
+    )
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
     p.add_argument(
@@ -177,7 +222,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH.ipynb")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--unsealed", action="store_true", help=UNSEALED)
+    p.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        help="the language of the table and feedback (default: the notebook's "
+        "edition, else the locale)",
+    )
     p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser(
+        "translations",
+        help="what the translations lack (missing) or have too much (stale)",
+    )
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--lang", choices=course.TRANSLATED)
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="first add new English to the catalogs (changed English: fuzzy, with "
+        "the old translation; removed English: obsolete)",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(run=cmd_translations)
 
     p = sub.add_parser("grade", parents=[common], help="grade a class's submissions")
     p.add_argument(

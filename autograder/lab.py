@@ -1,7 +1,7 @@
 """`make lab`: open JupyterLab on the course, ready to work.
 
     python -m autograder.lab [--port 8888] [--no-browser] [--root notebooks]
-                             [--instructor]
+                             [--instructor] [--lang ko]
 
 A learner's lab shows what a learner uses: nbgrader's Validate button and assignment
 list, without the instructor's Create Assignment sidebar, Formgrader and course
@@ -10,8 +10,13 @@ list, and without JupyterLab's "get notified about Jupyter news?" popup. With
 assignment tools are there too. Each lab gets its own page config (the plugins on
 or off) for that run only; nothing in the environment is changed.
 
+`--lang ko` (`make lab LANG=ko`) opens the Korean edition: its release
+`ko/notebooks/` (or with `--instructor` its course `ko/`), with the checks' feedback
+in Korean.
+
 Refuses a port that is taken with a message that says what to do, and starts
-JupyterLab from the repository root (so nbgrader reads `nbgrader_config.py`).
+JupyterLab from the edition's course folder (so nbgrader reads its
+`nbgrader_config.py`).
 """
 
 from __future__ import annotations
@@ -108,15 +113,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the formgrader and the assignment tools, on the whole course",
     )
+    parser.add_argument("--lang", choices=("en", "ko"), default="en", help="edition")
     parser.add_argument("--token", default=None, help="a fixed login token (tests)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    course = REPO if args.lang == "en" else REPO / args.lang
     if args.root is None:
         # The formgrader wants the course (the repository) inside the lab's root.
-        args.root = REPO if args.instructor else REPO / "notebooks"
+        args.root = course if args.instructor else course / "notebooks"
     name = "make lab-instructor" if args.instructor else "make lab"
     try:
         if not args.root.is_dir():
@@ -141,12 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         write_config(Path(config), args.instructor)
         # This lab's config first; nbgrader's server extensions read
         # nbgrader_config.py from the working folder and the Jupyter config path.
-        env = dict(os.environ)
+        env = dict(os.environ, LSTM_COURSE_LANG=args.lang)
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-            p for p in (config, str(REPO), env.get("JUPYTER_CONFIG_PATH", "")) if p
+            p for p in (config, str(course), env.get("JUPYTER_CONFIG_PATH", "")) if p
         )
         try:
-            return subprocess.call(command, cwd=REPO, env=env)
+            return subprocess.call(command, cwd=course, env=env)
         except KeyboardInterrupt:
             return 0
 

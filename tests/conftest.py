@@ -1,8 +1,16 @@
 """Shared test hygiene."""
 
+import os
+
 import pytest
 import torch
 from postgres import postgres  # noqa: F401 (the session's PostgreSQL server)
+
+# The suite reads English unless a test asks for another language (or a notebook is
+# of another edition): a Korean locale on the tester's machine must not change it.
+for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LSTM_COURSE_LANG"):
+    os.environ.pop(name, None)
+os.environ["LANG"] = "C.UTF-8"
 
 
 @pytest.fixture(autouse=True)
