@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from autograder.i18n import N_, _
 from lstm_ref import functional as ref
 
 from . import core
@@ -29,8 +30,11 @@ from . import core
 Tensor = torch.Tensor
 
 GATES = "ifgo"  # torch's order of the row blocks of weight_ih, weight_hh and the biases
-GATE_NAMES = dict(
-    i="input gate i", f="forget gate f", g="candidate g", o="output gate o"
+GATE_NAMES = dict(  # translated where used: _(GATE_NAMES[gate])
+    i=N_("input gate i"),
+    f=N_("forget gate f"),
+    g=N_("candidate g"),
+    o=N_("output gate o"),
 )
 LSTM_ACTS = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
 ACTS = {
@@ -40,11 +44,12 @@ ACTS = {
     "relu": torch.relu,
 }
 TERMS = ("x", "h", "bias_ih", "bias_hh")
-TRANSPOSE_HINT = (
+# The hints below are translated where used: _(TRANSPOSE_HINT).
+TRANSPOSE_HINT = N_(
     "torch stores weight_ih as (4*H, H_in) and weight_hh as (4*H, H) (3*H in a GRU): "
     "multiply x @ weight_ih.T and h @ weight_hh.T (did you transpose the weights?)"
 )
-UNBATCHED_HINT = (
+UNBATCHED_HINT = N_(
     "unbatched input: x of shape (H_in,) with h, c of shape (H,) must work too — "
     "use dim=-1 (e.g. chunk(4, dim=-1)) so the same code serves (N, H_in) and (H_in,)"
 )
@@ -159,9 +164,23 @@ def torch_output(o, c_new, c_old):
     return o * torch.tanh(c_new)
 
 
+def fill(message: str, fields: tuple = (), words: tuple = ()) -> str:
+    """A known mistake's `message` (marked `N_`) in the learner's language, with its
+    fields filled in: `fields` as they are, `words` (English marked `N_`) translated,
+    and {update} and {output}, the LSTM's two formulas, always available."""
+    values = {
+        "update": _(UPDATE_HINT),
+        "output": _(OUTPUT_HINT),
+        **dict(fields),
+        **{name: _(text) for name, text in words},
+    }
+    return _(message).format(**values)
+
+
 @dataclass(frozen=True)
 class CellMistake:
-    """A known wrong LSTM step: torch's except for the fields given."""
+    """A known wrong LSTM step: torch's except for the fields given. `message` is
+    marked `N_` and filled in by `text` (see `fill`)."""
 
     message: str
     order: str = GATES
@@ -169,6 +188,12 @@ class CellMistake:
     terms: tuple = TERMS
     update: Callable = torch_update
     output: Callable = torch_output
+    fields: tuple = ()  # (name, value) pairs of the message's fields
+    words: tuple = ()  # (name, English words marked N_) pairs, translated
+
+    def text(self) -> str:
+        """The message the learner reads."""
+        return fill(self.message, self.fields, self.words)
 
     def __call__(self, case: Case) -> tuple[Tensor, Tensor]:
         acts = {**LSTM_ACTS, **dict(self.acts)}
@@ -177,27 +202,44 @@ class CellMistake:
         return self.output(o, c_new, case.c), c_new
 
 
-def _order_message(order: str) -> str:
-    known = {"ifog": " (CS231n's and char-rnn's order)"}.get(order, "")
-    blocks = ", ".join(order)
-    return (
-        f"gate order: your cell reads the row blocks of weight_ih as {blocks}"
-        f"{known}; torch stacks them i, f, g, o — rows 0:H input gate, H:2H forget, "
-        "2H:3H candidate g, 3H:4H output"
-    )
+def _order_mistake(order: str) -> CellMistake:
+    if order == "ifog":
+        message = N_(
+            "gate order: your cell reads the row blocks of weight_ih as {blocks} "
+            "(CS231n's and char-rnn's order); torch stacks them i, f, g, o — rows 0:H "
+            "input gate, H:2H forget, 2H:3H candidate g, 3H:4H output"
+        )
+    else:
+        message = N_(
+            "gate order: your cell reads the row blocks of weight_ih as {blocks}; "
+            "torch stacks them i, f, g, o — rows 0:H input gate, H:2H forget, "
+            "2H:3H candidate g, 3H:4H output"
+        )
+    return CellMistake(message, order=order, fields=(("blocks", ", ".join(order)),))
+
+
+def _has_act(act: str) -> str:
+    """The message of a gate with activation `act` where torch uses another."""
+    if act == "no activation":
+        return N_("the {gate} has no activation where torch uses {torch_act}")
+    return N_("the {gate} has {act} where torch uses {torch_act}")
 
 
 def _activation_mistakes() -> list[CellMistake]:
     swapped = CellMistake(
-        "sigmoid and tanh swapped between the input gate and the candidate: "
-        "i = σ(·) decides how much is written (0 to 1), g = tanh(·) is what is written "
-        "(-1 to 1)",
+        N_(
+            "sigmoid and tanh swapped between the input gate and the candidate: "
+            "i = σ(·) decides how much is written (0 to 1), g = tanh(·) is what is "
+            "written (-1 to 1)"
+        ),
         acts=(("i", "tanh"), ("g", "sigmoid")),
     )
     single = [
         CellMistake(
-            f"the {GATE_NAMES[gate]} has {act} where torch uses {LSTM_ACTS[gate]}",
+            _has_act(act),
             acts=((gate, act),),
+            fields=(("act", act), ("torch_act", LSTM_ACTS[gate])),
+            words=(("gate", GATE_NAMES[gate]),),
         )
         for gate in GATES
         for act in ACTS
@@ -209,72 +251,76 @@ def _activation_mistakes() -> list[CellMistake]:
 def _term_mistakes() -> list[CellMistake]:
     missing = [
         CellMistake(
-            f"{term} is missing from the gates: torch sums x @ weight_ih.T "
-            "+ bias_ih + h @ weight_hh.T + bias_hh",
+            N_(
+                "{term} is missing from the gates: torch sums x @ weight_ih.T "
+                "+ bias_ih + h @ weight_hh.T + bias_hh"
+            ),
             terms=tuple(t for t in TERMS if t != term),
+            fields=(("term", term),),
         )
         for term in TERMS
     ]
     return [
         *missing,
         CellMistake(
-            "both biases are missing: torch adds bias_ih and bias_hh", terms=("x", "h")
+            N_("both biases are missing: torch adds bias_ih and bias_hh"),
+            terms=("x", "h"),
         ),
         CellMistake(
-            "bias_ih is added twice and bias_hh never",
+            N_("bias_ih is added twice and bias_hh never"),
             terms=("x", "h", "bias_ih", "bias_ih"),
         ),
         CellMistake(
-            "bias_hh is added twice and bias_ih never",
+            N_("bias_hh is added twice and bias_ih never"),
             terms=("x", "h", "bias_hh", "bias_hh"),
         ),
     ]
 
 
-UPDATE_HINT = "the cell update is c' = f * c + i * g"
-OUTPUT_HINT = "h' = o * tanh(c'), with the new cell state c'"
+UPDATE_HINT = N_("the cell update is c' = f * c + i * g")
+OUTPUT_HINT = N_("h' = o * tanh(c'), with the new cell state c'")
 
 CELL_MISTAKES: list[CellMistake] = [
     *_activation_mistakes(),
     *_term_mistakes(),
     CellMistake(
-        f"the input gate is missing from the update — {UPDATE_HINT}",
+        N_("the input gate is missing from the update — {update}"),
         update=lambda i, f, g, o, c: f * c + g,
     ),
     CellMistake(
-        f"the forget gate is missing from the update — {UPDATE_HINT}",
+        N_("the forget gate is missing from the update — {update}"),
         update=lambda i, f, g, o, c: c + i * g,
     ),
     CellMistake(
-        f"i and f are swapped in the update (or their row blocks are) — {UPDATE_HINT}",
+        N_("i and f are swapped in the update (or their row blocks are) — {update}"),
         update=lambda i, f, g, o, c: i * c + f * g,
     ),
     CellMistake(
-        f"g is squashed twice: lstm_gates already applies tanh to g — {UPDATE_HINT}",
+        N_("g is squashed twice: lstm_gates already applies tanh to g — {update}"),
         update=lambda i, f, g, o, c: f * c + i * torch.tanh(g),
     ),
     CellMistake(
-        f"the update multiplies where it should add — {UPDATE_HINT}",
+        N_("the update multiplies where it should add — {update}"),
         update=lambda i, f, g, o, c: f * c * i * g,
     ),
     CellMistake(
-        f"tanh(c') is missing in h': {OUTPUT_HINT}",
+        N_("tanh(c') is missing in h': {output}"),
         output=lambda o, c_new, c_old: o * c_new,
     ),
     CellMistake(
-        f"tanh is applied after the output gate: {OUTPUT_HINT}",
+        N_("tanh is applied after the output gate: {output}"),
         output=lambda o, c_new, c_old: torch.tanh(o * c_new),
     ),
     CellMistake(
-        f"the output gate is missing from h': {OUTPUT_HINT}",
+        N_("the output gate is missing from h': {output}"),
         output=lambda o, c_new, c_old: torch.tanh(c_new),
     ),
     CellMistake(
-        f"h' uses the old cell state c: {OUTPUT_HINT}",
+        N_("h' uses the old cell state c: {output}"),
         output=lambda o, c_new, c_old: o * torch.tanh(c_old),
     ),
     *(
-        CellMistake(_order_message("".join(p)), order="".join(p))
+        _order_mistake("".join(p))
         for p in itertools.permutations(GATES)
         if "".join(p) != GATES
     ),
@@ -284,7 +330,7 @@ CELL_MISTAKES: list[CellMistake] = [
 # --- running learner code -------------------------------------------------------------
 
 
-NONE_HINT = (
+NONE_HINT = N_(
     "bias_ih and bias_hh are None for a cell built with bias=False: leave the biases "
     "out then"
 )
@@ -292,19 +338,21 @@ NONE_HINT = (
 
 def run(name: str, fn: Callable, args: tuple, batched: bool) -> object:
     """`core.call`, adding the likely cause when the learner's code raised."""
-    rules = [("NoneType", NONE_HINT)]
+    rules = [("NoneType", _(NONE_HINT))]
     if not batched:
-        rules.append(("", UNBATCHED_HINT))
-    rules.append((("multiplied", "size mismatch"), TRANSPOSE_HINT))
+        rules.append(("", _(UNBATCHED_HINT)))
+    rules.append((("multiplied", "size mismatch"), _(TRANSPOSE_HINT)))
     with core.explain(*rules):
         return core.call(name, fn, *args)
 
 
 def shape_hint(got: Tensor, expected: tuple) -> str:
     if tuple(got.shape) == tuple(reversed(expected)):
-        return "transposed: " + TRANSPOSE_HINT
+        return _("transposed: {hint}").format(hint=_(TRANSPOSE_HINT))
     if got.dim() and got.shape[-1] in (3 * expected[-1], 4 * expected[-1]):
-        return "the gates are still packed together: split them with chunk(…, dim=-1)"
+        return _(
+            "the gates are still packed together: split them with chunk(…, dim=-1)"
+        )
     return ""
 
 
@@ -328,37 +376,77 @@ def differing_terms(
     return differ
 
 
+def joined_and(names: list[str]) -> str:
+    """ "x and h and bias_ih" in the learner's language."""
+    return functools.reduce(
+        lambda first, second: _("{first} and {second}").format(
+            first=first, second=second
+        ),
+        names,
+    )
+
+
+def joined_or(names: list[str]) -> str:
+    """ "x or h" in the learner's language."""
+    return functools.reduce(
+        lambda first, second: _("{first} or {second}").format(
+            first=first, second=second
+        ),
+        names,
+    )
+
+
 def term_message(differ: list[str], terms: tuple) -> str:
     if not differ:
-        return (
+        return _(
             "each term alone agrees with torch but their sum does not: check that all "
             "four terms are added before the activations"
         )
     if "" in differ:
-        return (
+        return _(
             "it disagrees even with every input, state and bias zero, where torch's "
             "gates are σ(0) = 0.5 and tanh(0) = 0: something is added to the sum, or "
             "an activation or the update is not torch's"
         )
     if len(differ) == len(terms):
-        return (
+        return _(
             "it disagrees even with a single term: look after the sum — the gate "
             "order, the activations and the updates"
         )
     if differ == ["c"]:
-        return f"only the old cell state c disagrees: {UPDATE_HINT}"
+        return _("only the old cell state c disagrees: {update}").format(
+            update=_(UPDATE_HINT)
+        )
     agree = ", ".join(t for t in terms if t not in differ)
-    verb = "enters" if len(differ) == 1 else "enter"
-    where = (
-        f" the gates, and the i * g term of the update ({UPDATE_HINT}; with only c "
-        "non-zero, g = tanh(0) = 0)"
-        if agree == "c"
-        else ""
+    fields = dict(
+        some=joined_or(differ),
+        agree=agree,
+        each=joined_and(differ),
+        update=_(UPDATE_HINT),
     )
-    return (
-        f"with only {' or '.join(differ)} non-zero it disagrees with torch (with only "
-        f"{agree} it agrees): check how {' and '.join(differ)} {verb}{where}"
-    )
+    if agree == "c" and len(differ) == 1:
+        message = _(
+            "with only {some} non-zero it disagrees with torch (with only {agree} it "
+            "agrees): check how {each} enters the gates, and the i * g term of the "
+            "update ({update}; with only c non-zero, g = tanh(0) = 0)"
+        )
+    elif agree == "c":
+        message = _(
+            "with only {some} non-zero it disagrees with torch (with only {agree} it "
+            "agrees): check how {each} enter the gates, and the i * g term of the "
+            "update ({update}; with only c non-zero, g = tanh(0) = 0)"
+        )
+    elif len(differ) == 1:
+        message = _(
+            "with only {some} non-zero it disagrees with torch (with only {agree} it "
+            "agrees): check how {each} enters"
+        )
+    else:
+        message = _(
+            "with only {some} non-zero it disagrees with torch (with only {agree} it "
+            "agrees): check how {each} enter"
+        )
+    return message.format(**fields)
 
 
 # --- the whole LSTM step --------------------------------------------------------------
@@ -390,6 +478,11 @@ def batched_then_unbatched(
         diagnose_step(fn, name, case.first_sample(), False)
 
 
+def at(name: str, batched: bool) -> str:
+    """`name`, or "`name` (unbatched input)": whom a message is about."""
+    return name if batched else _("{name} (unbatched input)").format(name=name)
+
+
 def _lstm_outputs(cell: Callable, name: str, case: Case, batched: bool) -> tuple:
     got = run(name, cell, case.lstm_args(), batched)
     return core.expect_pair(name, got, "h'", "c'")
@@ -402,11 +495,23 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
         for label, got, want in (("h'", h, h_ref), ("c'", c, c_ref)):
             if isinstance(got, Tensor) and got.shape != want.shape:
                 core.fail(
-                    f"{name}: {label} has shape {tuple(got.shape)} for unbatched "
-                    f"input, expected {tuple(want.shape)} — {UNBATCHED_HINT}"
+                    _(
+                        "{name}: {label} has shape {shape} for unbatched input, "
+                        "expected {expected} — {hint}"
+                    ).format(
+                        name=name,
+                        label=label,
+                        shape=tuple(got.shape),
+                        expected=tuple(want.shape),
+                        hint=_(UNBATCHED_HINT),
+                    )
                 )
     if core.matches(h, c_ref) and core.matches(c, h_ref):
-        core.fail(f"{name} returns (c', h'); return them in torch's order (h', c')")
+        core.fail(
+            _("{name} returns (c', h'); return them in torch's order (h', c')").format(
+                name=name
+            )
+        )
     for label, got, want in (("h'", h, h_ref), ("c'", c, c_ref)):
         core.expect_shape(
             f"{name}: {label}",
@@ -416,13 +521,17 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
         )
     if core.matches(h, h_ref) and core.matches(c, c_ref):
         return
-    where = "" if batched else " (unbatched input)"
-    known = ((m.message, functools.partial(m, case)) for m in CELL_MISTAKES)
+    who = at(name, batched)
+    known = ((m.text(), functools.partial(m, case)) for m in CELL_MISTAKES)
     mistake = core.find_mistake((h, c), known)
     if mistake:
-        core.fail(f"{name}{where}: {mistake}")
+        core.fail(f"{who}: {mistake}")
     if core.matches(c, c_ref):
-        core.fail(f"{name}{where}: c' is right but h' is not — {OUTPUT_HINT}")
+        core.fail(
+            _("{name}: c' is right but h' is not — {output}").format(
+                name=who, output=_(OUTPUT_HINT)
+            )
+        )
 
     def learner(alone: Case) -> tuple:
         return _lstm_outputs(cell, name, alone, batched)
@@ -433,7 +542,9 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
     terms = (*TERMS, "c") if case.bias_ih is not None else ("x", "h", "c")
     differ = differing_terms(learner, reference, case, terms)
     core.fail(
-        f"{name}{where}: h' and c' differ from torch's — {term_message(differ, terms)}"
+        _("{name}: h' and c' differ from torch's — {cause}").format(
+            name=who, cause=term_message(differ, terms)
+        )
     )
 
 
@@ -463,7 +574,7 @@ def read_gate(case: Case, got: Tensor) -> GateReading | None:
 
 def gate_rows(gate: str, H: int) -> str:
     k = GATES.index(gate)
-    return f"rows {k * H}:{(k + 1) * H}"
+    return _("rows {start}:{stop}").format(start=k * H, stop=(k + 1) * H)
 
 
 def gate_problems(gate: str, reading: GateReading, H: int, bias: bool) -> str:
@@ -473,14 +584,33 @@ def gate_problems(gate: str, reading: GateReading, H: int, bias: bool) -> str:
     problems = []
     if reading.block != gate:
         problems.append(
-            f"it comes from {rows(reading.block)}, the {GATE_NAMES[reading.block]}'s "
-            f"block (gate order: torch stacks i, f, g, o, so {gate} is {rows(gate)})"
+            _(
+                "it comes from {rows}, the {other}'s block (gate order: torch stacks "
+                "i, f, g, o, so {gate} is {gate_rows})"
+            ).format(
+                rows=rows(reading.block),
+                other=_(GATE_NAMES[reading.block]),
+                gate=gate,
+                gate_rows=rows(gate),
+            )
         )
-    if reading.act != LSTM_ACTS[gate]:
-        problems.append(f"it has {reading.act} where torch uses {LSTM_ACTS[gate]}")
+    if reading.act == "no activation":
+        problems.append(
+            _("it has no activation where torch uses {torch_act}").format(
+                torch_act=LSTM_ACTS[gate]
+            )
+        )
+    elif reading.act != LSTM_ACTS[gate]:
+        problems.append(
+            _("it has {act} where torch uses {torch_act}").format(
+                act=reading.act, torch_act=LSTM_ACTS[gate]
+            )
+        )
     missing = [t for t in TERMS if t not in reading.terms]
     if missing and bias:
-        problems.append(f"{' and '.join(missing)} is missing from its sum")
+        problems.append(
+            _("{terms} is missing from its sum").format(terms=joined_and(missing))
+        )
     return "; ".join(problems)
 
 
@@ -505,8 +635,9 @@ def _gates_of(gates_fn: Callable, name: str, case: Case, batched: bool) -> tuple
     got = run(name, gates_fn, case.gate_args(), batched)
     if not isinstance(got, tuple | list) or len(got) != 4:
         core.fail(
-            f"{name} should return the four gates (i, f, g, o), got "
-            f"{core.describe(got)}"
+            _("{name} should return the four gates (i, f, g, o), got {got}").format(
+                name=name, got=core.describe(got)
+            )
         )
     return tuple(got)
 
@@ -514,14 +645,29 @@ def _gates_of(gates_fn: Callable, name: str, case: Case, batched: bool) -> tuple
 def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) -> None:
     got = _gates_of(gates_fn, name, case, batched)
     want = reference_gates(*case.gate_args())
-    where = "" if batched else " (unbatched input)"
+    who = at(name, batched)
     for gate, g_got, g_want in zip(GATES, got, want, strict=True):
         g_got = core.expect_tensor(f"{name}: {gate}", g_got)
         if g_got.shape != g_want.shape:
-            because = UNBATCHED_HINT if not batched else shape_hint(g_got, g_want.shape)
+            because = (
+                _(UNBATCHED_HINT) if not batched else shape_hint(g_got, g_want.shape)
+            )
+            fields = dict(
+                name=who,
+                gate=gate,
+                shape=tuple(g_got.shape),
+                expected=tuple(g_want.shape),
+            )
+            if because:
+                core.fail(
+                    _(
+                        "{name}: {gate} has shape {shape}, expected {expected} — {hint}"
+                    ).format(**fields, hint=because)
+                )
             core.fail(
-                f"{name}{where}: {gate} has shape {tuple(g_got.shape)}, expected "
-                f"{tuple(g_want.shape)}" + (f" — {because}" if because else "")
+                _("{name}: {gate} has shape {shape}, expected {expected}").format(
+                    **fields
+                )
             )
     wrong = [
         gate
@@ -535,8 +681,10 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         r and r.act == "no activation" and r.block == g for g, r in readings.items()
     ):
         core.fail(
-            f"{name}{where}: {', '.join(wrong)} are pre-activations — return the "
-            "gates after σ (i, f, o) and tanh (g)"
+            _(
+                "{name}: {gates} are pre-activations — return the gates after σ "
+                "(i, f, o) and tanh (g)"
+            ).format(name=who, gates=", ".join(wrong))
         )
     i_read, g_read = readings.get("i"), readings.get("g")
     if (
@@ -546,9 +694,11 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         and (g_read.block, g_read.act) == ("g", "sigmoid")
     ):
         core.fail(
-            f"{name}{where}: sigmoid and tanh swapped between the input gate i "
-            "and the candidate g — i = σ(·) decides how much is written (0 to 1), "
-            "g = tanh(·) is what is written (-1 to 1)"
+            _(
+                "{name}: sigmoid and tanh swapped between the input gate i and the "
+                "candidate g — i = σ(·) decides how much is written (0 to 1), "
+                "g = tanh(·) is what is written (-1 to 1)"
+            ).format(name=who)
         )
     if (
         len(wrong) == 4
@@ -559,8 +709,10 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
     ):
         left_out = [t for t in TERMS if t not in readings["i"].terms]
         core.fail(
-            f"{name}{where}: {' and '.join(left_out)} is missing from every gate: "
-            "torch sums x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh"
+            _(
+                "{name}: {terms} is missing from every gate: torch sums "
+                "x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh"
+            ).format(name=who, terms=joined_and(left_out))
         )
     H = case.h.shape[-1]
     if all(
@@ -568,20 +720,23 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         for g, r in readings.items()
     ):
         moved = ", ".join(
-            f"your {g} is {gate_rows(r.block, H)}, torch's {r.block}"
+            _("your {gate} is {rows}, torch's {block}").format(
+                gate=g, rows=gate_rows(r.block, H), block=r.block
+            )
             for g, r in readings.items()
         )
         core.fail(
-            f"{name}{where}: gate order — {moved}; torch stacks the row blocks i, f, "
-            "g, o"
+            _(
+                "{name}: gate order — {moved}; torch stacks the row blocks i, f, g, o"
+            ).format(name=who, moved=moved)
         )
     found = [
-        f"{GATE_NAMES[g]}: {gate_problems(g, r, H, case.bias_ih is not None)}"
+        f"{_(GATE_NAMES[g])}: {gate_problems(g, r, H, case.bias_ih is not None)}"
         for g, r in readings.items()
         if r
     ]
     if found:
-        core.fail(f"{name}{where}: " + " | ".join(found))
+        core.fail(f"{who}: " + " | ".join(found))
 
     def reference(alone: Case) -> tuple:
         return reference_gates(*alone.gate_args())
@@ -592,6 +747,7 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
     terms = TERMS if case.bias_ih is not None else ("x", "h")
     differ = differing_terms(learner, reference, case, terms)
     core.fail(
-        f"{name}{where}: {', '.join(wrong)} differ from torch's — "
-        f"{term_message(differ, terms)}"
+        _("{name}: {gates} differ from torch's — {cause}").format(
+            name=who, gates=", ".join(wrong), cause=term_message(differ, terms)
+        )
     )

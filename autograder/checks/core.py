@@ -37,6 +37,8 @@ from typing import Any, NoReturn
 
 import torch
 
+from autograder.i18n import _
+
 Tensor = torch.Tensor
 
 
@@ -207,7 +209,10 @@ def call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
     except Exception as error:  # noqa: BLE001 - any learner error becomes feedback
         shapes = ", ".join(describe(a) for a in args)
         raised = f"{type(error).__name__}: {error}"
-        raise LearnerRaised(f"{name}({shapes}) raised {raised}", raised) from None
+        message = _("{name}({shapes}) raised {error}").format(
+            name=name, shapes=shapes, error=raised
+        )
+        raise LearnerRaised(message, raised) from None
 
 
 Rule = tuple[str | tuple[str, ...], str]
@@ -218,7 +223,8 @@ def explain(*rules: Rule) -> Iterator[None]:
     """Add the likely cause to an exception the learner's code raised inside `call`:
     each rule is (text, hint) with text a string or a tuple of strings; the first
     rule whose text occurs in the exception's name or message (an empty string
-    always does) appends its hint. Failures of the check itself pass unchanged."""
+    always does) appends its hint, which the caller has translated (`_(...)`).
+    Failures of the check itself pass unchanged."""
     try:
         yield
     except LearnerRaised as error:
@@ -234,7 +240,9 @@ def describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"tensor{tuple(value.shape)}"
     if isinstance(value, tuple | list) and len(value) > 4:
-        return f"{type(value).__name__} of {len(value)}, first {describe(value[0])}"
+        return _("{kind} of {count}, first {first}").format(
+            kind=type(value).__name__, count=len(value), first=describe(value[0])
+        )
     if isinstance(value, tuple | list):
         inner = ", ".join(describe(v) for v in value)
         return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
@@ -249,19 +257,40 @@ def parse_shape(name: str, value: Any, example: tuple = (2, 7, 5)) -> tuple[int,
 
     Floats (even 5.0), bools, strings, tensors and nested sequences are refused with
     one line that names the offending entry; `...` or None is "not answered yet"."""
-    like = f"write it as a tuple of ints such as {example}"
+    like = _("write it as a tuple of ints such as {example}").format(example=example)
     if value is None or value is Ellipsis:
-        fail(f"{name} is not answered yet: {like}")
+        fail(_("{name} is not answered yet: {like}").format(name=name, like=like))
     if not isinstance(value, tuple | list | torch.Size):
-        fail(f"{name} should be a tuple of ints such as {example}, got {_short(value)}")
+        fail(
+            _("{name} should be a tuple of ints such as {example}, got {got}").format(
+                name=name, example=example, got=_short(value)
+            )
+        )
     for entry in value:
         if entry is Ellipsis:
-            fail(f"{name} = {value!r} is not answered yet: replace each ... by a size")
+            fail(
+                _(
+                    "{name} = {value!r} is not answered yet: replace each ... by a size"
+                ).format(name=name, value=value)
+            )
         if isinstance(entry, bool) or not isinstance(entry, numbers.Integral):
-            kind = type(entry).__name__
-            fail(f"{name} = {value!r}: {entry!r} is a {kind}, not an int — {like}")
+            fail(
+                _(
+                    "{name} = {value!r}: {entry!r} is a {kind}, not an int — {like}"
+                ).format(
+                    name=name,
+                    value=value,
+                    entry=entry,
+                    kind=type(entry).__name__,
+                    like=like,
+                )
+            )
         if entry < 0:
-            fail(f"{name} = {value!r}: {entry} is negative; sizes are ≥ 0")
+            fail(
+                _("{name} = {value!r}: {entry} is negative; sizes are ≥ 0").format(
+                    name=name, value=value, entry=entry
+                )
+            )
     return tuple(int(n) for n in value)
 
 
@@ -274,7 +303,11 @@ def _short(value: Any) -> str:
 def expect_pair(name: str, got: Any, first: str, second: str) -> tuple[Any, Any]:
     """`got` must be a pair (a tuple or list of two): returns it as a tuple."""
     if not isinstance(got, tuple | list) or len(got) != 2:
-        fail(f"{name} should return the pair ({first}, {second}), got {describe(got)}")
+        fail(
+            _("{name} should return the pair ({first}, {second}), got {got}").format(
+                name=name, first=first, second=second, got=describe(got)
+            )
+        )
     return tuple(got)
 
 
@@ -286,8 +319,9 @@ def expect_number(name: str, got: Any) -> float:
     if isinstance(got, numbers.Real) and not isinstance(got, bool):
         return float(got)
     fail(
-        f"{name} should return one number (a float or a 0-d tensor), got "
-        f"{describe(got)}"
+        _(
+            "{name} should return one number (a float or a 0-d tensor), got {got}"
+        ).format(name=name, got=describe(got))
     )
 
 
@@ -299,7 +333,11 @@ def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def expect_tensor(name: str, got: Any) -> torch.Tensor:
     if not isinstance(got, torch.Tensor):
-        fail(f"{name} should be a torch.Tensor, got {type(got).__name__}")
+        fail(
+            _("{name} should be a torch.Tensor, got {kind}").format(
+                name=name, kind=type(got).__name__
+            )
+        )
     return got
 
 
@@ -307,9 +345,14 @@ def expect_shape(name: str, got: Any, expected: tuple, hint: str = "") -> None:
     """`name` must be a tensor of shape `expected`; `hint` names a likely cause."""
     got = expect_tensor(name, got)
     if tuple(got.shape) != tuple(expected):
-        because = f" — {hint}" if hint else ""
-        shape = tuple(got.shape)
-        fail(f"{name} has shape {shape}, expected {tuple(expected)}{because}")
+        fields = dict(name=name, shape=tuple(got.shape), expected=tuple(expected))
+        if hint:
+            fail(
+                _("{name} has shape {shape}, expected {expected} — {hint}").format(
+                    **fields, hint=hint
+                )
+            )
+        fail(_("{name} has shape {shape}, expected {expected}").format(**fields))
 
 
 def expect_close(
@@ -325,8 +368,18 @@ def expect_close(
     got = got.detach().to(expected.dtype)
     if not torch.allclose(got, expected.detach(), atol=atol, rtol=rtol):
         worst = float((got - expected).abs().max())
-        because = f" — {hint}" if hint else ""
-        fail(f"{name} differs from the reference (max abs error {worst:.3g}){because}")
+        if hint:
+            fail(
+                _(
+                    "{name} differs from the reference (max abs error {worst:.3g}) "
+                    "— {hint}"
+                ).format(name=name, worst=worst, hint=hint)
+            )
+        fail(
+            _("{name} differs from the reference (max abs error {worst:.3g})").format(
+                name=name, worst=worst
+            )
+        )
 
 
 # --- diagnosis ----------------------------------------------------------------------
@@ -381,8 +434,6 @@ def find_mistake(
 
 # --- in JupyterLab ------------------------------------------------------------------
 
-NOT_ANSWERED = "not answered yet"
-
 
 def _in_a_cell(filename: str) -> bool:
     """ipykernel compiles cells as <tmp>/ipykernel_<pid>/<hash>.py, IPython's
@@ -417,19 +468,19 @@ def notebook_message(error: BaseException, tb: Any) -> str | None:
     if isinstance(error, NotImplementedError) and entry is not None:
         where = entry.tb_frame.f_code.co_name
         if where == "<module>":  # the answer cell itself
-            return (
-                f"this cell is {NOT_ANSWERED}: replace `raise NotImplementedError()` "
+            return _(
+                "this cell is not answered yet: replace `raise NotImplementedError()` "
                 "with your answer and run it again"
             )
-        return (
-            f"{where} is {NOT_ANSWERED}: replace `raise NotImplementedError()` in its "
+        return _(
+            "{where} is not answered yet: replace `raise NotImplementedError()` in its "
             "answer cell with your code and run that cell first"
-        )
+        ).format(where=where)
     if isinstance(error, NameError) and entry is not None and _is_test_cell(entry):
-        return (
-            f"{NOT_ANSWERED}: {error.name} is not defined — write your answer in the "
+        return _(
+            "not answered yet: {name} is not defined — write your answer in the "
             "answer cell above, run it, then run this cell again"
-        )
+        ).format(name=error.name)
     return None
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from autograder.i18n import N_, _
 from lstm_ref import functional as ref
 
 from . import core
@@ -27,8 +28,10 @@ from .cell_diagnosis import (
     TERMS,
     UNBATCHED_HINT,
     Case,
+    at,
     batched_then_unbatched,
     differing_terms,
+    fill,
     make_case,
     pre_activation_terms,
     run,
@@ -55,7 +58,8 @@ GRU_GATES = "rzn"
 
 @dataclass(frozen=True)
 class GruMistake:
-    """A known wrong GRU step: torch's except for the fields given."""
+    """A known wrong GRU step: torch's except for the fields given. `message` is
+    marked `N_` and filled in by `text` (see `cell_diagnosis.fill`)."""
 
     message: str
     order: str = GRU_GATES
@@ -65,6 +69,11 @@ class GruMistake:
         "torch"  # torch: r ⊙ (h W_hn^T + b_hn); "before": (r ⊙ h) W_hn^T + b_hn
     )
     blend: str = "torch"  # torch: (1 - z) ⊙ n + z ⊙ h; "swapped": z ⊙ n + (1 - z) ⊙ h
+    fields: tuple = ()  # (name, value) pairs of the message's fields
+
+    def text(self) -> str:
+        """The message the learner reads."""
+        return fill(self.message, self.fields)
 
     def __call__(self, case: Case) -> Tensor:
         parts = pre_activation_terms(case)
@@ -101,37 +110,49 @@ class GruMistake:
 GRU_MISTAKES: list[GruMistake] = [
     *(
         GruMistake(
-            f"gate order: your cell reads the row blocks as {', '.join(p)}; torch "
-            "stacks them r, z, n (reset, update, new)",
+            N_(
+                "gate order: your cell reads the row blocks as {blocks}; torch "
+                "stacks them r, z, n (reset, update, new)"
+            ),
             order="".join(p),
+            fields=(("blocks", ", ".join(p)),),
         )
         for p in itertools.permutations(GRU_GATES)
         if "".join(p) != GRU_GATES
     ),
     GruMistake(
-        "the reset gate multiplies h before weight_hh (the original paper's "
-        "and D2L's form); torch applies it after: r ⊙ (h W_hn^T + b_hn)",
+        N_(
+            "the reset gate multiplies h before weight_hh (the original paper's "
+            "and D2L's form); torch applies it after: r ⊙ (h W_hn^T + b_hn)"
+        ),
         reset="before",
     ),
     GruMistake(
-        "the reset gate is missing from n: torch has n = tanh(x_n + r ⊙ h_n)",
+        N_("the reset gate is missing from n: torch has n = tanh(x_n + r ⊙ h_n)"),
         reset="none",
     ),
     GruMistake(
-        "z and 1 - z are swapped: torch keeps z of the old state, "
-        "h' = (1 - z) ⊙ n + z ⊙ h",
+        N_(
+            "z and 1 - z are swapped: torch keeps z of the old state, "
+            "h' = (1 - z) ⊙ n + z ⊙ h"
+        ),
         blend="swapped",
     ),
     *(
         GruMistake(
-            f"{term} is missing from the gates",
+            N_("{term} is missing from the gates"),
             terms=tuple(t for t in TERMS if t != term),
+            fields=(("term", term),),
         )
         for term in TERMS
     ),
     *(
         GruMistake(
-            f"the {gate} gate has {act} where torch uses sigmoid", acts=((gate, act),)
+            N_("the {gate} gate has tanh where torch uses sigmoid")
+            if act == "tanh"
+            else N_("the {gate} gate has no activation where torch uses sigmoid"),
+            acts=((gate, act),),
+            fields=(("gate", gate),),
         )
         for gate in "rz"
         for act in ("tanh", "no activation")
@@ -159,15 +180,15 @@ def diagnose_gru_cell(
 def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> None:
     want = ref.gru_cell(*case.gate_args())
     got = core.expect_tensor(name, run(name, cell, case.gate_args(), batched))
-    where = "" if batched else " (unbatched input)"
-    because = UNBATCHED_HINT if not batched else shape_hint(got, want.shape)
-    core.expect_shape(f"{name}{where}: h'", got, tuple(want.shape), because)
+    who = at(name, batched)
+    because = _(UNBATCHED_HINT) if not batched else shape_hint(got, want.shape)
+    core.expect_shape(f"{who}: h'", got, tuple(want.shape), because)
     if core.matches(got, want):
         return
-    known = ((m.message, functools.partial(m, case)) for m in GRU_MISTAKES)
+    known = ((m.text(), functools.partial(m, case)) for m in GRU_MISTAKES)
     mistake = core.find_mistake(got, known)
     if mistake:
-        core.fail(f"{name}{where}: {mistake}")
+        core.fail(f"{who}: {mistake}")
 
     def learner(alone: Case) -> tuple:
         return (run(name, cell, alone.gate_args(), batched),)
@@ -178,9 +199,10 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
     terms = TERMS if case.bias_ih is not None else ("x", "h")
     differ = differing_terms(learner, reference, case, terms)
     core.fail(
-        f"{name}{where}: h' differs from torch's — {term_message(differ, terms)}. "
-        "torch: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), "
-        "h' = (1 - z) ⊙ n + z ⊙ h"
+        _(
+            "{name}: h' differs from torch's — {cause}. torch: r = σ(x_r + h_r), "
+            "z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h' = (1 - z) ⊙ n + z ⊙ h"
+        ).format(name=who, cause=term_message(differ, terms))
     )
 
 
@@ -202,7 +224,9 @@ def check_gru_cell(
         bias=bias,
     )
     core.passed(
-        "gru_cell matches lstm_ref.functional.gru_cell, batched and unbatched "
-        f"(input_size {input_size}, hidden_size {hidden_size}, batch {batch}, "
-        f"bias={bias})"
+        _(
+            "gru_cell matches lstm_ref.functional.gru_cell, batched and unbatched "
+            "(input_size {input_size}, hidden_size {hidden_size}, batch {batch}, "
+            "bias={bias})"
+        ).format(input_size=input_size, hidden_size=hidden_size, batch=batch, bias=bias)
     )

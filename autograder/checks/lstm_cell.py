@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import torch
 
+from autograder.i18n import _
 from lstm_ref import functional as ref
 
 from . import core
@@ -44,29 +45,49 @@ def check_forget_gate_prediction(predicted_f: object, claim: object) -> None:
     "A", "B", "C" (whether it is right is the hidden test's)."""
     expected = float(torch.sigmoid(torch.tensor(2.0)))
     if not isinstance(predicted_f, int | float) or isinstance(predicted_f, bool):
-        core.fail(f"predicted_f should be a number, got {core.describe(predicted_f)}")
+        core.fail(
+            _("predicted_f should be a number, got {got}").format(
+                got=core.describe(predicted_f)
+            )
+        )
     wrong = {
-        float(torch.sigmoid(torch.tensor(1.0))): "that is σ(1): torch adds both "
-        "biases, bias_ih and bias_hh, so the pre-activation is 0 + 1 + 1",
-        0.5 + 2.0: "the biases go inside the sigmoid, not after it: f = σ(0 + 1 + 1)",
-        float(torch.tanh(torch.tensor(2.0))): "the forget gate uses σ, not tanh",
-        0.5: "the biases are part of the pre-activation: f = σ(0 + 1 + 1)",
+        float(torch.sigmoid(torch.tensor(1.0))): _(
+            "that is σ(1): torch adds both biases, bias_ih and bias_hh, so the "
+            "pre-activation is 0 + 1 + 1"
+        ),
+        0.5 + 2.0: _(
+            "the biases go inside the sigmoid, not after it: f = σ(0 + 1 + 1)"
+        ),
+        float(torch.tanh(torch.tensor(2.0))): _("the forget gate uses σ, not tanh"),
+        0.5: _("the biases are part of the pre-activation: f = σ(0 + 1 + 1)"),
     }
     if abs(predicted_f - expected) > 0.01:
         for value, why in wrong.items():
             if abs(predicted_f - value) <= 0.01:
-                core.fail(f"predicted_f = {predicted_f}: {why}")
-        core.fail(f"predicted_f = {predicted_f} is not σ(0 + 1 + 1) to two decimals")
+                core.fail(
+                    _("predicted_f = {value}: {why}").format(value=predicted_f, why=why)
+                )
+        core.fail(
+            _("predicted_f = {value} is not σ(0 + 1 + 1) to two decimals").format(
+                value=predicted_f
+            )
+        )
     _claim_letter(claim)
     core.passed(
-        f"f = σ(2) ≈ {expected:.3f}; your claim is well formed (the hidden test "
-        "grades it)"
+        _(
+            "f = σ(2) ≈ {expected:.3f}; your claim is well formed (the hidden test "
+            "grades it)"
+        ).format(expected=expected)
     )
 
 
 def _claim_letter(claim: object) -> str:
     if claim not in CLAIMS:
-        core.fail(f'forget_gate_claim should be "A", "B" or "C", got {claim!r}')
+        core.fail(
+            _('forget_gate_claim should be "A", "B" or "C", got {claim!r}').format(
+                claim=claim
+            )
+        )
     return claim
 
 
@@ -74,17 +95,21 @@ def check_forget_gate_claim(claim: object) -> None:
     """The sigmoid comes last, so f stays in (0, 1) whatever the bias."""
     if _claim_letter(claim) != "B":
         core.fail(
-            f'forget_gate_claim = "{claim}": the biases are added inside σ, and σ '
-            "maps every real number into (0, 1), so f stays in (0, 1) whatever "
-            "the bias"
+            _(
+                'forget_gate_claim = "{claim}": the biases are added inside σ, and σ '
+                "maps every real number into (0, 1), so f stays in (0, 1) whatever "
+                "the bias"
+            ).format(claim=claim)
         )
-    core.passed("f = σ(·) stays in (0, 1) for any bias: σ comes after the sum")
+    core.passed(_("f = σ(·) stays in (0, 1) for any bias: σ comes after the sum"))
 
 
 # --- exercises: lstm-gates, lstm-cell -------------------------------------------------
 
 
 def _sizes(input_size: int, hidden_size: int, batch: int, bias: bool) -> str:
+    """The sizes a check ran on: argument names and numbers, the same in every
+    language."""
     return (
         f"input_size {input_size}, hidden_size {hidden_size}, batch {batch}, "
         f"bias={bias}"
@@ -104,9 +129,9 @@ def check_lstm_gates(
     sizes = dict(input_size=input_size, hidden_size=hidden_size, batch=batch)
     diagnose_lstm_gates(lstm_gates, **sizes, seed=seed, bias=bias)
     core.passed(
-        "lstm_gates matches torch's i, f, g, o, batched and unbatched ("
-        + _sizes(input_size, hidden_size, batch, bias)
-        + ")"
+        _(
+            "lstm_gates matches torch's i, f, g, o, batched and unbatched ({sizes})"
+        ).format(sizes=_sizes(input_size, hidden_size, batch, bias))
     )
 
 
@@ -119,7 +144,7 @@ def match_torch_cell(
             input_size, hidden_size, bias=bias, dtype=torch.float64
         )
         x = torch.randn(2, input_size, dtype=torch.float64)
-        state = tuple(torch.randn(2, hidden_size, dtype=torch.float64) for _ in "hc")
+        state = tuple(torch.randn(2, hidden_size, dtype=torch.float64) for s in "hc")
     name = "lstm_cell"
     with torch.no_grad():
         want = module(x, state)
@@ -127,7 +152,13 @@ def match_torch_cell(
         got = run(name, cell, (x, state, *params.values()), batched=True)
         got = core.expect_pair(name, got, "h'", "c'")
     for label, g, w in zip(("h'", "c'"), got, want, strict=True):
-        core.expect_close(f"{name} with nn.LSTMCell's parameters: {label}", g, w)
+        core.expect_close(
+            _("{name} with nn.LSTMCell's parameters: {label}").format(
+                name=name, label=label
+            ),
+            g,
+            w,
+        )
 
 
 def check_lstm_cell(
@@ -145,8 +176,10 @@ def check_lstm_cell(
         diagnose_lstm_cell(lstm_cell, **sizes, seed=seed, bias=bias)
         match_torch_cell(lstm_cell, input_size, hidden_size, seed, bias)
     core.passed(
-        "lstm_cell matches lstm_ref.functional.lstm_cell and nn.LSTMCell, batched and "
-        "unbatched (" + _sizes(input_size, hidden_size, batch, bias) + ")"
+        _(
+            "lstm_cell matches lstm_ref.functional.lstm_cell and nn.LSTMCell, batched "
+            "and unbatched ({sizes})"
+        ).format(sizes=_sizes(input_size, hidden_size, batch, bias))
     )
 
 
@@ -168,24 +201,29 @@ def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> str:
     known = [
         (
             G * H * (I + H + 1),
-            "torch has two bias vectors, bias_ih and bias_hh, each of num_chunks*H"
+            _("torch has two bias vectors, bias_ih and bias_hh, each of num_chunks*H")
             if bias
-            else "with bias=False there are no biases",
+            else _("with bias=False there are no biases"),
         ),
-        (G * H * (I + H) + 2 * G * H, "with bias=False there are no biases"),
-        (G * H * (I + H), "the two biases (num_chunks*H each) are missing"),
+        (G * H * (I + H) + 2 * G * H, _("with bias=False there are no biases")),
+        (G * H * (I + H), _("the two biases (num_chunks*H each) are missing")),
         (
             H * (I + H) + 2 * H * bias,
-            "each of the num_chunks gates has its own rows: "
-            "weight_ih is (num_chunks*H, I)",
+            _(
+                "each of the num_chunks gates has its own rows: "
+                "weight_ih is (num_chunks*H, I)"
+            ),
         ),
-        (G * H * 2 * I + b, "weight_hh is (num_chunks*H, H), not (num_chunks*H, I)"),
-        (G * H * (I + 1) + b, "weight_hh is (num_chunks*H, H)"),
+        (
+            G * H * 2 * I + b,
+            _("weight_hh is (num_chunks*H, H), not (num_chunks*H, I)"),
+        ),
+        (G * H * (I + 1) + b, _("weight_hh is (num_chunks*H, H)")),
     ]
     for value, why in known:
         if got == value:
             return why
-    return (
+    return _(
         "count weight_ih (num_chunks*H, I), weight_hh (num_chunks*H, H) and, with "
         "bias, two biases (num_chunks*H,)"
     )
@@ -202,14 +240,26 @@ def check_num_parameters(num_parameters: Callable, sizes: tuple = ((3, 2),)) -> 
         want = torch_num_parameters(I, H, chunks, bias)
         if got != want:
             core.fail(
-                f"num_parameters({I}, {H}, num_chunks={chunks}, bias={bias}) returned "
-                f"{got!r}, torch's {CELLS[chunks].__name__} has {want} — "
-                f"{_count_mistake(got, I, H, chunks, bias)}"
+                _(
+                    "num_parameters({I}, {H}, num_chunks={chunks}, bias={bias}) "
+                    "returned {got!r}, torch's {cell} has {want} — {why}"
+                ).format(
+                    I=I,
+                    H=H,
+                    chunks=chunks,
+                    bias=bias,
+                    got=got,
+                    cell=CELLS[chunks].__name__,
+                    want=want,
+                    why=_count_mistake(got, I, H, chunks, bias),
+                )
             )
     shown = ", ".join(f"({I}, {H})" for I, H in sizes)
     core.passed(
-        "num_parameters matches torch's LSTMCell, GRUCell and RNNCell, with and "
-        f"without bias, for (input_size, hidden_size) in {shown}"
+        _(
+            "num_parameters matches torch's LSTMCell, GRUCell and RNNCell, with and "
+            "without bias, for (input_size, hidden_size) in {sizes}"
+        ).format(sizes=shown)
     )
 
 
@@ -224,8 +274,10 @@ def pack_memory_params(params: object) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     if not isinstance(params, dict) or set(params) != set(MEMORY_KEYS):
         got = sorted(params) if isinstance(params, dict) else core.describe(params)
         core.fail(
-            f'memory_params should be a dict with the keys "i", "f", "g", "o", '
-            f"got {got}"
+            _(
+                'memory_params should be a dict with the keys "i", "f", "g", "o", '
+                "got {got}"
+            ).format(got=got)
         )
     rows_x, rows_h, biases = [], [], []
     for gate in MEMORY_KEYS:
@@ -237,8 +289,10 @@ def pack_memory_params(params: object) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             b = torch.as_tensor(b, dtype=torch.float64).reshape(())
         except (TypeError, ValueError, RuntimeError):
             core.fail(
-                f'memory_params["{gate}"] should be ([w_write, w_value], [w_h], '
-                f"bias) — three entries of 2, 1 and 1 numbers, got {entry!r}"
+                _(
+                    'memory_params["{gate}"] should be ([w_write, w_value], [w_h], '
+                    "bias) — three entries of 2, 1 and 1 numbers, got {entry!r}"
+                ).format(gate=gate, entry=entry)
             )
         rows_x.append(w_x)
         rows_h.append(w_h)
@@ -287,32 +341,35 @@ def _memory_failure(trace: dict[str, Tensor], bit: int, write_at: int) -> str:
     kept = float(trace["f"][later].prod())
     leak = float((trace["i"][later] * trace["g"][later].abs()).sum())
     if abs(written) < 0.5:
-        return (
-            f"at the write step i·g = {written:.2f}: the bit barely enters c — "
+        return _(
+            "at the write step i·g = {written:.2f}: the bit barely enters c — "
             "open the input gate when write = 1 and make g = tanh(large × value)"
-        )
+        ).format(written=written)
     if written * bit < 0:
-        return "at the write step g has the wrong sign: g should follow the value"
+        return _("at the write step g has the wrong sign: g should follow the value")
     if kept < 0.5:
-        return (
-            f"the forget gate closes: f is between {float(trace['f'][later].min()):.3f}"
-            f" and {float(trace['f'][later].max()):.3f}, so c keeps only "
-            f"{kept:.2g} of the bit — hold f near 1 with a large positive bias"
+        return _(
+            "the forget gate closes: f is between {low:.3f} and {high:.3f}, so c keeps "
+            "only {kept:.2g} of the bit — hold f near 1 with a large positive bias"
+        ).format(
+            low=float(trace["f"][later].min()),
+            high=float(trace["f"][later].max()),
+            kept=kept,
         )
     if leak > 0.5:
-        return (
-            f"distractors leak into c: the input gate reaches "
-            f"{float(trace['i'][later].max()):.2f} after the write — keep it "
-            "closed unless write = 1 (a negative bias)"
-        )
+        return _(
+            "distractors leak into c: the input gate reaches {high:.2f} after the "
+            "write — keep it closed unless write = 1 (a negative bias)"
+        ).format(high=float(trace["i"][later].max()))
     c_end, o_end = float(trace["c"][-1]), float(trace["o"][-1])
     if o_end < 0.9:
-        return (
-            f"the output gate hides it: h = o · tanh(c) = {o_end:.2f} · "
-            f"{torch.tanh(torch.tensor(c_end)):.2f} at the end — hold o near 1 with a "
-            "large positive bias"
-        )
-    return f"c ends at {c_end:.2f}: write a larger candidate, g = tanh(large × value)"
+        return _(
+            "the output gate hides it: h = o · tanh(c) = {o:.2f} · {tanh_c:.2f} at the "
+            "end — hold o near 1 with a large positive bias"
+        ).format(o=o_end, tanh_c=float(torch.tanh(torch.tensor(c_end))))
+    return _(
+        "c ends at {c:.2f}: write a larger candidate, g = tanh(large × value)"
+    ).format(c=c_end)
 
 
 def check_memory_cell(
@@ -327,18 +384,22 @@ def check_memory_cell(
         h_end, c_end = float(trace["h"][-1]), float(trace["c"][-1])
         if h_end * bit >= 0.5:
             continue
-        where = f"the bit {bit:+d} written at step {w}"
-        want = f"want sign {bit:+d} and |h| ≥ 0.5"
-        outcome = (
-            f"{where} is still in the cell state after 50 steps (c = {c_end:.2f}), "
-            f"but h = {h_end:.2f} does not show it ({want})"
-            if c_end * bit >= 0.5
-            else f"{where} is lost after 50 steps (c = {c_end:.2f}, h = {h_end:.2f}, "
-            f"{want})"
-        )
-        core.fail(f"{outcome}: {_memory_failure(trace, bit, w)}")
-    steps = ", ".join(map(str, write_at))
+        if c_end * bit >= 0.5:
+            message = _(
+                "the bit {bit:+d} written at step {step} is still in the cell state "
+                "after 50 steps (c = {c:.2f}), but h = {h:.2f} does not show it (want "
+                "sign {bit:+d} and |h| ≥ 0.5): {cause}"
+            )
+        else:
+            message = _(
+                "the bit {bit:+d} written at step {step} is lost after 50 steps "
+                "(c = {c:.2f}, h = {h:.2f}, want sign {bit:+d} and |h| ≥ 0.5): {cause}"
+            )
+        cause = _memory_failure(trace, bit, w)
+        core.fail(message.format(bit=bit, step=w, c=c_end, h=h_end, cause=cause))
     core.passed(
-        f"the hand-set cell keeps the bit for 50 steps (distractor seeds "
-        f"{', '.join(map(str, seeds))}; written at step {steps})"
+        _(
+            "the hand-set cell keeps the bit for 50 steps (distractor seeds {seeds}; "
+            "written at step {steps})"
+        ).format(seeds=", ".join(map(str, seeds)), steps=", ".join(map(str, write_at)))
     )

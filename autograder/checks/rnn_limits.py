@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 import lstm_ref
+from autograder.i18n import N_, _
 from lstm_ref import functional as ref
 
 from . import core
@@ -88,18 +89,22 @@ def _cell_variants(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, torch.Tensor]:
     """Outputs of known mistakes, each with the message that names it."""
     x_part, h_part = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
     return {
-        "b_hh is missing: torch adds two bias vectors, b_ih and b_hh": torch.tanh(
+        _("b_hh is missing: torch adds two bias vectors, b_ih and b_hh"): torch.tanh(
             x_part + h @ w_hh.T
         ),
-        "b_ih is missing: torch adds two bias vectors, b_ih and b_hh": torch.tanh(
+        _("b_ih is missing: torch adds two bias vectors, b_ih and b_hh"): torch.tanh(
             x @ w_ih.T + h_part
         ),
-        "the nonlinearity should be tanh, not ReLU": torch.relu(x_part + h_part),
-        "the nonlinearity should be tanh, not sigmoid": torch.sigmoid(x_part + h_part),
-        "the nonlinearity tanh is missing": x_part + h_part,
-        "w_hh is used untransposed: torch stores weight_hh as (H, H); the math is "
-        "h @ w_hh.T": torch.tanh(x_part + h @ w_hh + b_hh),
-        "the previous state h is ignored": torch.tanh(x_part + b_hh),
+        _("the nonlinearity should be tanh, not ReLU"): torch.relu(x_part + h_part),
+        _("the nonlinearity should be tanh, not sigmoid"): torch.sigmoid(
+            x_part + h_part
+        ),
+        _("the nonlinearity tanh is missing"): x_part + h_part,
+        _(
+            "w_hh is used untransposed: torch stores weight_hh as (H, H); the math is "
+            "h @ w_hh.T"
+        ): torch.tanh(x_part + h @ w_hh + b_hh),
+        _("the previous state h is ignored"): torch.tanh(x_part + b_hh),
     }
 
 
@@ -107,22 +112,41 @@ def _cell_terms(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
     """Arguments that keep one term of the pre-activation and zero the others."""
     zero = torch.zeros_like
     return {
-        "the input term x @ w_ih.T": (x, zero(h), w_ih, w_hh, zero(b_ih), zero(b_hh)),
-        "the hidden term h @ w_hh.T": (zero(x), h, w_ih, w_hh, zero(b_ih), zero(b_hh)),
-        "the bias b_ih": (zero(x), zero(h), w_ih, w_hh, b_ih, zero(b_hh)),
-        "the bias b_hh": (zero(x), zero(h), w_ih, w_hh, zero(b_ih), b_hh),
+        _("the input term x @ w_ih.T"): (
+            x,
+            zero(h),
+            w_ih,
+            w_hh,
+            zero(b_ih),
+            zero(b_hh),
+        ),
+        _("the hidden term h @ w_hh.T"): (
+            zero(x),
+            h,
+            w_ih,
+            w_hh,
+            zero(b_ih),
+            zero(b_hh),
+        ),
+        _("the bias b_ih"): (zero(x), zero(h), w_ih, w_hh, b_ih, zero(b_hh)),
+        _("the bias b_hh"): (zero(x), zero(h), w_ih, w_hh, zero(b_ih), b_hh),
     }
 
 
-SHAPE_HINT = (
+SHAPE_HINT = N_(  # translated where used
     "torch stores weight_ih as (H, H_in) and weight_hh as (H, H): the math is "
     "x @ w_ih.T and h @ w_hh.T"
 )
 
 
 def _call_cell(rnn_cell: Callable, *args) -> torch.Tensor:
-    with core.explain((("cannot be multiplied", "size of tensor"), SHAPE_HINT)):
+    with core.explain((("cannot be multiplied", "size of tensor"), _(SHAPE_HINT))):
         return core.call("rnn_cell", rnn_cell, *args)
+
+
+def _kind(shape: tuple) -> str:
+    """The input a message is about: a batch (`shape` (N,)) or one sample (())."""
+    return _("batched") if shape else _("unbatched")
 
 
 def check_rnn_cell(
@@ -144,33 +168,39 @@ def check_rnn_cell(
         got = _call_cell(rnn_cell, *args)
         if core.matches(got, expected):
             continue
-        kind = "batched" if shape else "unbatched"
+        kind = _kind(shape)
+        label = _("rnn_cell's output ({kind})").format(kind=kind)
         core.expect_shape(
-            f"rnn_cell's output ({kind})",
-            got,
-            tuple(expected.shape),
-            "the next state has the shape of h",
+            label, got, tuple(expected.shape), _("the next state has the shape of h")
         )
         cause = core.find_mistake(got, _cell_variants(*args), correct=expected)
         if cause:
-            core.fail(f"rnn_cell differs from the reference ({kind}): {cause}")
+            core.fail(
+                _("rnn_cell differs from the reference ({kind}): {cause}").format(
+                    kind=kind, cause=cause
+                )
+            )
         for term, term_args in _cell_terms(*args).items():
             if not core.matches(
                 _call_cell(rnn_cell, *term_args), reference_cell(*term_args)
             ):
                 core.fail(
-                    f"rnn_cell differs from the reference ({kind}): {term} is "
-                    "wrong (tested with every other term set to zero)"
+                    _(
+                        "rnn_cell differs from the reference ({kind}): {term} is "
+                        "wrong (tested with every other term set to zero)"
+                    ).format(kind=kind, term=term)
                 )
         core.expect_close(
-            f"rnn_cell's output ({kind})",
+            label,
             got,
             expected,
-            "each term is right alone; check how they are combined",
+            _("each term is right alone; check how they are combined"),
         )
     core.passed(
-        f"rnn_cell matches lstm_ref.functional.rnn_cell (batch {batch}, "
-        f"input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+        _(
+            "rnn_cell matches lstm_ref.functional.rnn_cell (batch {batch}, "
+            "input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+        ).format(batch=batch, input_size=input_size, hidden_size=hidden_size)
     )
 
 
@@ -184,11 +214,15 @@ def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
     )
     output, h_n = reference_forward(x, h_0, w_ih, w_hh, b_ih, b_hh)
     return {
-        "every step starts from h_0: the state is not carried from one step to "
-        "the next (pass the new h to the next step)": (from_h0, from_h0[-1]),
-        "h_n should be the last state, output[-1]": (output, output[0]),
-        "output starts with h_0: it holds h_1 ... h_L, the state after each step "
-        "(collect the new h, not the one the step started from)": (
+        _(
+            "every step starts from h_0: the state is not carried from one step to "
+            "the next (pass the new h to the next step)"
+        ): (from_h0, from_h0[-1]),
+        _("h_n should be the last state, output[-1]"): (output, output[0]),
+        _(
+            "output starts with h_0: it holds h_1 ... h_L, the state after each step "
+            "(collect the new h, not the one the step started from)"
+        ): (
             torch.cat([h_0[None], output[:-1]]),
             h_n,
         ),
@@ -209,7 +243,7 @@ def check_rnn_forward(
     g = core.generator(seed)
     weights = rnn_weights(input_size, hidden_size, g)
     for shape in ((batch,), ()):
-        kind = "batched" if shape else "unbatched"
+        kind = _kind(shape)
         x = torch.randn(length, *shape, input_size, generator=g, dtype=DTYPE)
         h_0 = torch.randn(*shape, hidden_size, generator=g, dtype=DTYPE)
         args = (x, h_0, *weights)
@@ -221,14 +255,16 @@ def check_rnn_forward(
             f"output ({kind})",
             got[0],
             tuple(output.shape),
-            f"output holds every step's state, time first: (L, {'N, ' * bool(shape)}H)"
-            " — stack along dim 0, without h_0",
+            _(
+                "output holds every step's state, time first: {shape} — stack along "
+                "dim 0, without h_0"
+            ).format(shape="(L, N, H)" if shape else "(L, H)"),
         )
         core.expect_shape(
             f"h_n ({kind})",
             got[1],
             tuple(h_n.shape),
-            "h_n is the last state, shaped like h_0",
+            _("h_n is the last state, shaped like h_0"),
         )
         if core.matches(got[0], output) and core.matches(got[1], h_n):
             continue
@@ -238,25 +274,36 @@ def check_rnn_forward(
             core.fail(f"rnn_forward ({kind}): {cause}")
         if core.matches(got[0], output):
             core.fail(
-                f"rnn_forward ({kind}): output is right but h_n is not — h_n "
-                "should be the last state, output[-1]"
+                _(
+                    "rnn_forward ({kind}): output is right but h_n is not — h_n "
+                    "should be the last state, output[-1]"
+                ).format(kind=kind)
             )
         if core.matches(got[0], output.flip(0)):
-            core.fail(f"rnn_forward ({kind}): output is in reverse time order")
+            core.fail(
+                _("rnn_forward ({kind}): output is in reverse time order").format(
+                    kind=kind
+                )
+            )
         core.expect_close(
             f"output ({kind})",
             got[0],
             output,
-            "run rnn_cell on x[0], x[1], ... in order, starting from h_0",
+            _("run rnn_cell on x[0], x[1], ... in order, starting from h_0"),
         )
     core.passed(
-        f"rnn_forward matches lstm_ref.RNN (L={length}, batch {batch}, "
-        f"input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+        _(
+            "rnn_forward matches lstm_ref.RNN (L={length}, batch {batch}, "
+            "input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+        ).format(
+            length=length, batch=batch, input_size=input_size, hidden_size=hidden_size
+        )
     )
 
 
 # --- exercise: predict-gradient-norm ------------------------------------------------
 
+# The answers a learner writes (the same strings in every language).
 NORM_CHOICES = ("smaller or equal", "larger or equal", "it depends on the input")
 
 
@@ -266,21 +313,28 @@ def _predicted_norms(norm_after_50_steps) -> dict[float, float]:
         1.1,
     }:
         core.fail(
-            "norm_after_50_steps should be a dict with the keys 0.9 and 1.1, "
-            f"got {norm_after_50_steps!r}"
+            _(
+                "norm_after_50_steps should be a dict with the keys 0.9 and 1.1, "
+                "got {got!r}"
+            ).format(got=norm_after_50_steps)
         )
     try:
         return {rho: float(v) for rho, v in norm_after_50_steps.items()}
     except (TypeError, ValueError):
         core.fail(
-            f"norm_after_50_steps should map each radius to a number, got "
-            f"{norm_after_50_steps!r}"
+            _(
+                "norm_after_50_steps should map each radius to a number, got {got!r}"
+            ).format(got=norm_after_50_steps)
         )
 
 
 def _predicted_choice(with_tanh) -> str:
     if with_tanh not in NORM_CHOICES:
-        core.fail(f"with_tanh should be one of {NORM_CHOICES}, got {with_tanh!r}")
+        core.fail(
+            _("with_tanh should be one of {choices}, got {got!r}").format(
+                choices=NORM_CHOICES, got=with_tanh
+            )
+        )
     return with_tanh
 
 
@@ -290,8 +344,10 @@ def check_prediction_format(norm_after_50_steps, with_tanh) -> None:
     _predicted_norms(norm_after_50_steps)
     _predicted_choice(with_tanh)
     core.passed(
-        "your predictions are well formed (graded by the hidden test; the "
-        "figure below shows the answer)"
+        _(
+            "your predictions are well formed (graded by the hidden test; the "
+            "figure below shows the answer)"
+        )
     )
 
 
@@ -303,37 +359,53 @@ def check_prediction(norm_after_50_steps, with_tanh, steps: int = 50) -> None:
         exact = rho**steps
         if math.isclose(value, exact, rel_tol=0.2):
             continue
+        fields = dict(rho=rho, value=value, steps=steps, exact=exact)
         if math.isclose(value, rho * steps, rel_tol=0.05):
             core.fail(
-                f"for rho = {rho} you predicted {value:.3g} = rho * T: the "
-                "Jacobian is a product of T factors, so the radii multiply, "
-                "they do not add"
+                _(
+                    "for rho = {rho} you predicted {value:.3g} = rho * T: the "
+                    "Jacobian is a product of T factors, so the radii multiply, "
+                    "they do not add"
+                ).format(**fields)
             )
         if math.isclose(value, rho, rel_tol=0.05):
             core.fail(
-                f"for rho = {rho} you predicted {value:.3g}, the norm of one "
-                f"step: after {steps} steps the factors multiply"
+                _(
+                    "for rho = {rho} you predicted {value:.3g}, the norm of one "
+                    "step: after {steps} steps the factors multiply"
+                ).format(**fields)
             )
         if value > 0 and math.isclose(value, 1 / exact, rel_tol=0.2):
-            way = "shrink" if rho < 1 else "grow"
-            core.fail(
-                f"for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
-                f"direction is reversed — a radius {'below' if rho < 1 else 'above'} "
-                f"1 makes the norm {way}, to rho**T"
-            )
+            if rho < 1:
+                message = _(
+                    "for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
+                    "direction is reversed — a radius below 1 makes the norm shrink, "
+                    "to rho**T"
+                )
+            else:
+                message = _(
+                    "for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
+                    "direction is reversed — a radius above 1 makes the norm grow, "
+                    "to rho**T"
+                )
+            core.fail(message.format(**fields))
         core.fail(
-            f"for rho = {rho} you predicted {value:.3g}; the measured norm is "
-            f"{exact:.3g} — each step multiplies by the Jacobian w_hh.T, whose "
-            "norm is rho"
+            _(
+                "for rho = {rho} you predicted {value:.3g}; the measured norm is "
+                "{exact:.3g} — each step multiplies by the Jacobian w_hh.T, whose "
+                "norm is rho"
+            ).format(**fields)
         )
     if _predicted_choice(with_tanh) != "smaller or equal":
         core.fail(
-            f"with tanh the norm is always smaller or equal (you said "
-            f"{with_tanh!r}): each step multiplies by diag(1 - h_t**2), and "
-            "tanh' = 1 - tanh**2 is at most 1 whatever the input"
+            _(
+                "with tanh the norm is always smaller or equal (you said {said!r}): "
+                "each step multiplies by diag(1 - h_t**2), and tanh' = 1 - tanh**2 is "
+                "at most 1 whatever the input"
+            ).format(said=with_tanh)
         )
     core.passed(
-        "your predictions are right: rho**T for the linear RNN, never more with tanh"
+        _("your predictions are right: rho**T for the linear RNN, never more with tanh")
     )
 
 
@@ -363,42 +435,53 @@ def check_jacobian_norm(
             got = core.call("jacobian_norm", jacobian_norm, x, h_0, *weights)
         if isinstance(got, torch.Tensor) and got.numel() != 1:
             core.fail(
-                f"jacobian_norm returned a tensor of shape {tuple(got.shape)}: "
-                "it should return one number, the matrix norm of the (H, H) "
-                "Jacobian of the last state h_L (output[-1], not all of "
-                "output) with respect to h_0"
+                _(
+                    "jacobian_norm returned a tensor of shape {shape}: it should "
+                    "return one number, the matrix norm of the (H, H) Jacobian of the "
+                    "last state h_L (output[-1], not all of output) with respect to h_0"
+                ).format(shape=tuple(got.shape))
             )
         value = core.expect_number("jacobian_norm", got)
         jacobian = reference_jacobian(x, h_0, *weights)
         expected = float(torch.linalg.matrix_norm(jacobian, ord=2))
         if math.isclose(value, expected, rel_tol=1e-9):
             continue
-        where = f"(L = {length}, hidden_size {hidden_size})"
+        where = f"(L = {length}, hidden_size {hidden_size})"  # names and numbers
         if value == 0.0:
             core.fail(
-                f"the norm is 0 {where}: the function you differentiate does "
-                "not depend on its argument — use the argument, not the h_0 "
-                "outside it"
+                _(
+                    "the norm is 0 {where}: the function you differentiate does "
+                    "not depend on its argument — use the argument, not the h_0 "
+                    "outside it"
+                ).format(where=where)
             )
         if math.isclose(value, float(torch.linalg.matrix_norm(jacobian)), rel_tol=1e-9):
             core.fail(
-                f"this is the Frobenius norm {where}: use the spectral norm "
-                "torch.linalg.matrix_norm(J, ord=2), the largest singular value"
+                _(
+                    "this is the Frobenius norm {where}: use the spectral norm "
+                    "torch.linalg.matrix_norm(J, ord=2), the largest singular value"
+                ).format(where=where)
             )
         if math.isclose(value, float(jacobian.sum(0).norm()), rel_tol=1e-9):
             core.fail(
-                f"this is the norm of the gradient of h_L.sum() {where}, one "
-                "combination of the Jacobian's rows: take the matrix norm of "
-                "the whole Jacobian ∂h_L/∂h_0"
+                _(
+                    "this is the norm of the gradient of h_L.sum() {where}, one "
+                    "combination of the Jacobian's rows: take the matrix norm of "
+                    "the whole Jacobian ∂h_L/∂h_0"
+                ).format(where=where)
             )
         core.fail(
-            f"jacobian_norm returned {value:.6g}, autograd through lstm_ref.RNN "
-            f"gives {expected:.6g} {where} — differentiate the last state with "
-            "respect to h_0, then take the spectral norm"
+            _(
+                "jacobian_norm returned {value:.6g}, autograd through lstm_ref.RNN "
+                "gives {expected:.6g} {where} — differentiate the last state with "
+                "respect to h_0, then take the spectral norm"
+            ).format(value=value, expected=expected, where=where)
         )
     core.passed(
-        f"jacobian_norm matches autograd through lstm_ref.RNN (L in {lengths}, "
-        f"hidden_size {hidden_size}, radius {radius})"
+        _(
+            "jacobian_norm matches autograd through lstm_ref.RNN (L in {lengths}, "
+            "hidden_size {hidden_size}, radius {radius})"
+        ).format(lengths=lengths, hidden_size=hidden_size, radius=radius)
     )
 
 
@@ -449,9 +532,9 @@ def check_clip_grad_norm(
     g = core.generator(seed)
     base = math.sqrt(sum(math.prod(s) for s in shapes))  # norm of unit randn grads
     cases = {
-        "a gradient of norm above max_norm": (10 * max_norm / base, None),
-        "a gradient of norm below max_norm": (0.3 * max_norm / base, None),
-        "a parameter whose .grad is None": (10 * max_norm / base, 1),
+        _("a gradient of norm above max_norm"): (10 * max_norm / base, None),
+        _("a gradient of norm below max_norm"): (0.3 * max_norm / base, None),
+        _("a parameter whose .grad is None"): (10 * max_norm / base, 1),
     }
     for case, (scale, none_at) in cases.items():
         mine = _parameters_with_grads(shapes, scale, g, none_at)
@@ -463,8 +546,10 @@ def check_clip_grad_norm(
             total = float(got)
         except (TypeError, ValueError, RuntimeError):
             core.fail(
-                f"clip_grad_norm should return the total norm (a number or a "
-                f"0-d tensor), got {core.describe(got)} ({case})"
+                _(
+                    "clip_grad_norm should return the total norm (a number or a "
+                    "0-d tensor), got {got} ({case})"
+                ).format(got=core.describe(got), case=case)
             )
         unchanged = all(
             b is None or torch.equal(p.grad, b)
@@ -472,58 +557,78 @@ def check_clip_grad_norm(
         )
         if expected > max_norm and unchanged:
             core.fail(
-                f"with {case} the gradients were not scaled: scale p.grad in "
-                "place (p.grad.mul_(...), not p.grad.mul(...)), and if you loop "
-                "over `parameters` twice, make it a list first — a generator "
-                "such as net.parameters() is empty the second time"
+                _(
+                    "with {case} the gradients were not scaled: scale p.grad in "
+                    "place (p.grad.mul_(...), not p.grad.mul(...)), and if you loop "
+                    "over `parameters` twice, make it a list first — a generator "
+                    "such as net.parameters() is empty the second time"
+                ).format(case=case)
             )
         if not math.isclose(total, expected, rel_tol=1e-6):
             if math.isclose(total, min(expected, max_norm), rel_tol=1e-4):
                 core.fail(
-                    f"clip_grad_norm returned {total:.6g}, the norm after "
-                    f"clipping; torch returns the total norm before clipping, "
-                    f"{expected:.6g}"
+                    _(
+                        "clip_grad_norm returned {total:.6g}, the norm after "
+                        "clipping; torch returns the total norm before clipping, "
+                        "{expected:.6g}"
+                    ).format(total=total, expected=expected)
                 )
             summed = sum(float(b.norm()) for b in before if b is not None)
             if math.isclose(total, summed, rel_tol=1e-6):
                 core.fail(
-                    "the total norm is the sum of the parameters' norms: it is "
-                    "the norm of all gradients joined into one vector, "
-                    "sqrt(sum of squared norms)"
+                    _(
+                        "the total norm is the sum of the parameters' norms: it is "
+                        "the norm of all gradients joined into one vector, "
+                        "sqrt(sum of squared norms)"
+                    )
                 )
             core.fail(
-                f"clip_grad_norm returned {total:.6g}, torch's total norm is "
-                f"{expected:.6g} ({case}) — the global L2 norm over every "
-                "parameter's .grad"
+                _(
+                    "clip_grad_norm returned {total:.6g}, torch's total norm is "
+                    "{expected:.6g} ({case}) — the global L2 norm over every "
+                    "parameter's .grad"
+                ).format(total=total, expected=expected, case=case)
             )
         for index, (p, q) in enumerate(zip(mine, torch_params, strict=True)):
             if q.grad is None:
                 if p.grad is not None:
-                    core.fail(f"parameter {index} had no .grad and should keep none")
+                    core.fail(
+                        _("parameter {index} had no .grad and should keep none").format(
+                            index=index
+                        )
+                    )
                 continue
             if torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-12):
                 continue
             if expected < max_norm:
                 core.fail(
-                    f"with {case} the gradients changed (norm "
-                    f"{_global_norm(mine):.3g}): clipping must never scale up — "
-                    "the factor is min(1, max_norm / total_norm)"
+                    _(
+                        "with {case} the gradients changed (norm {norm:.3g}): "
+                        "clipping must never scale up — the factor is "
+                        "min(1, max_norm / total_norm)"
+                    ).format(case=case, norm=_global_norm(mine))
                 )
             if all(
                 b is None or core.matches(m.grad, b * _factor(b.norm(), max_norm))
                 for m, b in zip(mine, before, strict=True)
             ):
                 core.fail(
-                    "each parameter was clipped on its own norm: clipping "
-                    "scales every gradient by one common factor from the global "
-                    "norm, so the direction of the whole gradient is kept"
+                    _(
+                        "each parameter was clipped on its own norm: clipping "
+                        "scales every gradient by one common factor from the global "
+                        "norm, so the direction of the whole gradient is kept"
+                    )
                 )
             core.fail(
-                f"parameter {index}'s gradient differs from torch's after "
-                f"clipping ({case}): multiply every .grad by "
-                "min(1, max_norm / (total_norm + 1e-6))"
+                _(
+                    "parameter {index}'s gradient differs from torch's after "
+                    "clipping ({case}): multiply every .grad by "
+                    "min(1, max_norm / (total_norm + 1e-6))"
+                ).format(index=index, case=case)
             )
     core.passed(
-        f"clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm "
-        f"{max_norm}, {len(shapes)} parameters, above and below the limit)"
+        _(
+            "clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm "
+            "{max_norm}, {count} parameters, above and below the limit)"
+        ).format(max_norm=max_norm, count=len(shapes))
     )
