@@ -221,3 +221,60 @@ def test_instructor_lab_has_the_formgrader(instructor_lab):
         page.get_by_text(ASSIGNMENT).first.wait_for(timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "formgrader.png"))
         browser.close()
+
+
+@pytest.fixture
+def korean_lab(tmp_path):
+    """`make lab LANG=ko` on a copy of the Korean release."""
+    notebooks = tmp_path / "ko-notebooks"
+    shutil.copytree(REPO / "ko" / "notebooks", notebooks)
+    with running(tmp_path, "lab", "LANG=ko", f"NOTEBOOKS={notebooks}") as url:
+        yield url, notebooks
+
+
+def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
+    """A wrong answer in the Korean edition: its visible test says why in Korean,
+    with the values filled in, and the figures above it have no missing glyphs."""
+    from grading import harness
+    from playwright.sync_api import sync_playwright
+
+    url, _notebooks = korean_lab
+    (answer, visible_test), *_ = exercises(ASSIGNMENT)
+    mistake = harness.catalog(
+        REPO / "tests" / "mistakes" / f"{ASSIGNMENT}.toml", ASSIGNMENT
+    )[0]
+    assert mistake.old in answer
+    wrong = answer.replace(mistake.old, mistake.new, 1)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url.replace("/lab?", f"/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb?"))
+        page.wait_for_selector(
+            ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000
+        )
+        stub = page.locator(
+            ".jp-CodeCell", has_text="raise NotImplementedError()"
+        ).first
+        stub.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(wrong)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        test_cell = page.locator(".jp-CodeCell", has_text=visible_test).first
+        output = test_cell.locator(".jp-OutputArea-output")
+        output.first.wait_for(timeout=180_000)
+        text = output.first.inner_text()
+        (ARTIFACTS / "korean_feedback.txt").write_text(text)
+        test_cell.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "korean_lab.png"))
+        figures = page.locator(".jp-OutputArea-output img").count()
+        stderr = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_inner_texts()
+        browser.close()
+
+    assert re.search(r"[가-힣]", text) and "Traceback" not in text, text
+    assert figures > 0
+    assert not [s for s in stderr if "glyph" in s.lower()], stderr

@@ -82,9 +82,11 @@ def standard(
     catalogs: Path,
     with_master: bool,
     packed: bool,
+    rounds: int | None = None,
 ) -> dict[harness.Mistake, str]:
     """Write master, release, filled and the catalogued mistakes (each in its own
-    notebook, or `packed` in rounds); return the student of each mistake."""
+    notebook, or `packed` in rounds, only the first `rounds` if given); return the
+    student of each mistake."""
     master = notebooks.read(masters / assignment / f"{assignment}.ipynb")
     with course.TempCourse(masters) as temp:
         release = notebooks.read(temp.release(assignment))
@@ -101,7 +103,7 @@ def standard(
         except (KeyError, ValueError) as error:
             students[mistake] = f"{INVALID}{error}"
     groups = harness.rounds(mistakes) if packed else [[m] for m in mistakes]
-    for number, group in enumerate(groups, 1):
+    for number, group in enumerate(groups[:rounds], 1):
         student = f"mistakes-round-{number}" if packed else group[0].student
         harness.write(harness.apply_all(filled, group), folder, student, assignment)
         students |= dict.fromkeys(group, student)
@@ -117,12 +119,15 @@ def run(
     db_url: str | None = None,
     with_master: bool = False,
     packed: bool = False,
+    rounds: int | None = None,
 ) -> Batch:
     root = scratch("lstm-course-tests-")
     folder, workdir = root / "submissions", root / "course"
     students = {}
     for assignment in assignments:
-        students |= standard(folder, masters, assignment, catalogs, with_master, packed)
+        students |= standard(
+            folder, masters, assignment, catalogs, with_master, packed, rounds
+        )
     if extra:
         extra(folder)
     outcomes, csv = grade(
@@ -150,6 +155,21 @@ def course_batch() -> Batch:
     packed = os.environ.get("LSTM_COURSE_MISTAKES", "rounds") != "each"
     return run(
         course.MASTERS, course.assignments(), CATALOGS, timeout=120, packed=packed
+    )
+
+
+@functools.cache
+def korean_batch() -> Batch:
+    """The Korean edition (ko/solutions/) graded like `course_batch`: release, filled
+    and the first round of mistakes (one in every exercise), the same code as the
+    English notebooks of those names."""
+    return run(
+        course.masters_of("ko"),
+        course.assignments(),
+        CATALOGS,
+        timeout=120,
+        packed=True,
+        rounds=1,
     )
 
 
