@@ -11,6 +11,7 @@ from pathlib import Path
 
 from autograder import course, feedback, notebooks, settings
 from autograder.errors import CourseError
+from autograder.i18n import _
 
 
 @dataclass
@@ -68,10 +69,9 @@ def check(
                 report.assignment = notebooks.recognise(Path(path), nb, known)
                 if Path(path).stem in known and Path(path).stem != report.assignment:
                     holds = report.assignment
-                    report.problem = (
-                        f"{Path(path).name} holds the exercises of {holds}; "
-                        f"graded as {holds}"
-                    )
+                    report.problem = _(
+                        "{name} holds the exercises of {holds}; graded as {holds}"
+                    ).format(name=Path(path).name, holds=holds)
                 student = f"learner{number}"
                 temp.submit(student, report.assignment, Path(path))
                 failed = temp.autograde(student, report.assignment)
@@ -93,7 +93,7 @@ def fill(report: Report, temp: course.TempCourse, student: str, master) -> None:
             grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
             lines.setdefault(grade_id, feedback.cell_feedback(cell))
     for cell in temp.grades(student, report.assignment):
-        line = lines.get(cell.grade_id, report.problem or "not graded")
+        line = lines.get(cell.grade_id, report.problem or _("not graded"))
         report.cells.append(
             CellResult(
                 cell.grade_id,

@@ -15,6 +15,7 @@ again without keeping their outputs, and grading goes on with the cells below.
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -28,12 +29,13 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from autograder import notebooks, remote, trusted
+from autograder import i18n, notebooks, remote, trusted
 from autograder.errors import CourseError
+from autograder.i18n import N_, _
 from autograder.limits import OutputLimit, name_memory_limit
 from autograder.sandbox import SealedKernelManager
 
-KERNEL_DIED = (
+KERNEL_DIED = N_(
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
     "a crash or too much memory); it was restarted and grading went on below"
 )
@@ -67,9 +69,15 @@ class ResilientExecute(OutputLimit, Execute):
     def start_new_kernel(self, **kwargs) -> None:
         # The kernel's own log (not cells' output) would only clutter the terminal.
         kwargs.setdefault("stderr", subprocess.DEVNULL)
+        # The kernel speaks the notebook's language (a Korean edition's "ko").
+        kwargs.setdefault("env", {**os.environ, i18n.ENV: i18n.current()})
         super().start_new_kernel(**kwargs)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        with i18n.use(i18n.of_notebook(nb)):  # feedback in the notebook's language
+            return self._preprocess(nb, resources, km)
+
+    def _preprocess(self, nb: NotebookNode, resources=None, km=None):
         self._killers: set[int] = set()
         self._link: remote.Link | None = None
         self._tests = self.trusted_runner(resources) if self.trusted_tests else None
@@ -101,7 +109,7 @@ class ResilientExecute(OutputLimit, Execute):
             self._killers.add(index)
             cell.outputs = [
                 new_output(
-                    "error", ename="KernelDied", evalue=KERNEL_DIED, traceback=[]
+                    "error", ename="KernelDied", evalue=_(KERNEL_DIED), traceback=[]
                 )
             ]
             self._restart_kernel()

@@ -13,8 +13,10 @@ import re
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from autograder.i18n import N_, _
+
 HIDDEN_MARK = "### BEGIN HIDDEN TESTS"
-HIDDEN_NOTE = "# Hidden tests: other sizes and seeds. Their source is not shown."
+HIDDEN_NOTE = N_("# Hidden tests: other sizes and seeds. Their source is not shown.")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -36,9 +38,9 @@ def error_line(output: NotebookNode) -> str:
     if output.get("ename") in ("CheckFailed", "KernelDied"):
         return first
     if output.get("ename") == "NotImplementedError":
-        return "not answered yet (NotImplementedError)"
+        return _("not answered yet (NotImplementedError)")
     if output.get("ename") == "CellTimeoutError":
-        return "stopped: the cell ran longer than the time limit (an endless loop?)"
+        return _("stopped: the cell ran longer than the time limit (an endless loop?)")
     return f"{output.get('ename')}: {first}" if first else str(output.get("ename"))
 
 
@@ -49,11 +51,11 @@ def cell_feedback(cell: NotebookNode) -> str:
             return error_line(output)
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.name == "stderr":
-            return "wrote to stderr: " + _first_line(output.text)
+            return _("wrote to stderr: {line}").format(line=_first_line(output.text))
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.text.strip():
             return _first_line(output.text)
-    return "passed"
+    return _("passed")
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -61,7 +63,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         if is_hidden_test(cell):
-            cell.source = HIDDEN_NOTE
+            cell.source = _(HIDDEN_NOTE)
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 output.traceback = [f"{output.ename}: {_first_line(output.evalue)}"]

@@ -13,10 +13,11 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
 from autograder import settings
+from autograder.i18n import N_, _
 from autograder.sandbox import SealedKernelManager
 
-CUT = "\n[output cut at {limit:,} bytes (OUTPUT_LIMIT in autograder/settings.py)]\n"
-MEMORY = (
+CUT = N_("\n[output cut at {limit:,} bytes (OUTPUT_LIMIT in autograder/settings.py)]\n")
+MEMORY = N_(
     "this cell exceeded the grading kernel's memory limit of {limit} "
     "(MEMORY_LIMIT in autograder/settings.py)"
 )
@@ -43,7 +44,7 @@ def human(limit: int) -> str:
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20)):
         if limit >= scale:
             return f"{limit / scale:g} {unit}"
-    return f"{limit:,} bytes"
+    return _("{limit:,} bytes").format(limit=limit)
 
 
 def is_out_of_memory(output: dict) -> bool:
@@ -56,7 +57,7 @@ def name_memory_limit(output: NotebookNode, limit: int | None = None) -> Noteboo
     now names the limit first."""
     if output.get("output_type") == "error" and is_out_of_memory(output):
         said = str(output.get("evalue", "")).strip().splitlines()
-        message = MEMORY.format(limit=human(limit or settings.MEMORY_LIMIT))
+        message = _(MEMORY).format(limit=human(limit or settings.MEMORY_LIMIT))
         output["evalue"] = f"{message}: {said[0]}" if said else message
     return output
 
@@ -67,7 +68,7 @@ def shorten(output: NotebookNode, limit: int) -> NotebookNode:
     if size(output) > limit:
         evalue = str(output.get("evalue", ""))
         if nbytes(evalue) > limit // 2:
-            output["evalue"] = evalue[: limit // 8] + CUT.format(limit=limit).strip()
+            output["evalue"] = evalue[: limit // 8] + _(CUT).format(limit=limit).strip()
         output["traceback"] = [f"{output.get('ename', 'Error')}: {output['evalue']}"]
     return output
 
@@ -86,7 +87,7 @@ class OutputLimit:
                 if isinstance(getattr(self, "km", None), SealedKernelManager):
                     name_memory_limit(out)
             return out
-        marker = CUT.format(limit=self.output_limit)
+        marker = _(CUT).format(limit=self.output_limit)
         if any(o.get("text") == marker for o in outs):
             return None  # already cut
         room = self.output_limit - sum(size(o) for o in outs)

@@ -9,19 +9,28 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder.errors import CourseError
+from autograder.i18n import _
 
 
 def read(path: Path) -> NotebookNode:
     """The notebook at `path`, or a one-line `CourseError` saying why it cannot be."""
     path = Path(path)
     if not path.is_file():
-        raise CourseError(f"{path}: no such notebook")
+        raise CourseError(_("{path}: no such notebook").format(path=path))
     try:
         return nbformat.read(path, as_version=4)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CourseError(f"{path}: not a notebook (corrupt JSON: {error})") from None
+        raise CourseError(
+            _("{path}: not a notebook (corrupt JSON: {error})").format(
+                path=path, error=error
+            )
+        ) from None
     except Exception as error:  # nbformat raises many kinds for a broken file
-        raise CourseError(f"{path}: not a readable notebook ({error})") from None
+        raise CourseError(
+            _("{path}: not a readable notebook ({error})").format(
+                path=path, error=error
+            )
+        ) from None
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict:
@@ -59,8 +68,10 @@ def recognise(path: Path, nb: NotebookNode, masters: dict[str, NotebookNode]) ->
         return best
     if path.stem in masters:
         return path.stem
-    known = ", ".join(masters) or "none"
+    known = ", ".join(masters) or _("none")
     raise CourseError(
-        f"{path}: not a notebook of this course (no known exercise in it; "
-        f"assignments: {known})"
+        _(
+            "{path}: not a notebook of this course (no known exercise in it; "
+            "assignments: {known})"
+        ).format(path=path, known=known)
     )

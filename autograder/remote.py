@@ -33,6 +33,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from autograder import agent
 from autograder.checks.core import CheckFailed
+from autograder.i18n import _
 
 REPLY_LIMIT = 256 * 2**20  # bytes of one reply: a bigger one is refused
 
@@ -132,9 +133,13 @@ class Link:
         result = reply["content"].get("user_expressions", {}).get("r", {})
         if result.get("status") != "ok":
             raise LearnerError(
-                "the grading helper in your kernel failed "
-                f"({result.get('ename', 'no reply')}: {result.get('evalue', '')}); "
-                "did your code replace or delete it?"
+                _(
+                    "the grading helper in your kernel failed ({name}: {message}); "
+                    "did your code replace or delete it?"
+                ).format(
+                    name=result.get("ename", _("no reply")),
+                    message=result.get("evalue", ""),
+                )
             )
         return self._decode_reply(result["data"].get("text/plain", ""))
 
@@ -150,14 +155,16 @@ class Link:
                 self.interrupt()
                 self._drain(msg_id)
                 raise KernelTimeout(
-                    "your code did not finish within the per-cell time limit "
-                    "(an endless loop?)"
+                    _(
+                        "your code did not finish within the per-cell time limit "
+                        "(an endless loop?)"
+                    )
                 )
             try:
                 reply = self.client.get_shell_msg(timeout=min(left, 1.0))
             except Exception:  # queue.Empty: nothing yet
                 if not self.alive():
-                    raise KernelGone("the kernel died running your code") from None
+                    raise KernelGone(_("the kernel died running your code")) from None
                 continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 return reply
@@ -176,7 +183,9 @@ class Link:
     def _decode_reply(self, text: str) -> Any:
         if len(text) > REPLY_LIMIT * 4 // 3 + 8:
             raise LearnerError(
-                f"your code returned more than {REPLY_LIMIT // 2**20} MB of data"
+                _("your code returned more than {limit} MB of data").format(
+                    limit=REPLY_LIMIT // 2**20
+                )
             )
         raw = base64.b64decode(ast.literal_eval(text))
         return torch.load(io.BytesIO(raw), weights_only=True)
@@ -229,7 +238,11 @@ class Link:
         if type(value) is RemoteObject and _slot(value, "_info")["classes"][:1] == [
             "builtins.module"
         ]:
-            raise TypeError(f"`{name}` is a module where the test expects your answer")
+            raise TypeError(
+                _("`{name}` is a module where the test expects your answer").format(
+                    name=name
+                )
+            )
         return value
 
     def call(self, target: Any, args: tuple, kwargs: dict) -> Any:
@@ -255,8 +268,10 @@ class Link:
             copy_back(original, change)
         if "forbidden" in reply:
             raise Forbidden(
-                f"your code uses {reply['forbidden']}, which this exercise asks you to "
-                f"implement yourself: write it with tensor operations"
+                _(
+                    "your code uses {name}, which this exercise asks you to "
+                    "implement yourself: write it with tensor operations"
+                ).format(name=reply["forbidden"])
             )
         if "raised" in reply:
             raise learner_error(*reply["raised"])
@@ -363,7 +378,7 @@ class RemoteObject:
         return _slot(self, "_link").ask("getattr", target=self, name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("the grader does not change learner objects")
+        raise AttributeError(_("the grader does not change learner objects"))
 
     def __call__(self, *args, **kwargs):
         return _slot(self, "_link").call(self, args, kwargs)
@@ -389,7 +404,7 @@ class RemoteObject:
         return bool(_slot(self, "_link").ask("bool", target=self))
 
     def __repr__(self) -> str:
-        return f"<your {_slot(self, '_info')['name']}>"
+        return _("<your {name}>").format(name=_slot(self, "_info")["name"])
 
     def __eq__(self, other) -> bool:
         return self is other

@@ -19,6 +19,8 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import OverwriteCells
 
+from autograder.i18n import _
+
 
 class ForeignNotebook(ValueError):
     """The submitted notebook holds no graded cell of the assignment it is graded as."""
@@ -92,7 +94,13 @@ def refuse_foreign(nb: NotebookNode, where: dict) -> None:
         known = {cell.name for cell in master.source_cells}
     if not ids & known:
         raise ForeignNotebook(
-            f"{where['notebook']}.ipynb is not a notebook of {where['assignment']}: "
-            f"none of its {len(ids)} graded cells is one of the assignment's (it "
-            "looks like another assignment's notebook); grade it as its own"
+            _(
+                "{notebook}.ipynb is not a notebook of {assignment}: none of its "
+                "{count} graded cells is one of the assignment's (it looks like "
+                "another assignment's notebook); grade it as its own"
+            ).format(
+                notebook=where["notebook"],
+                assignment=where["assignment"],
+                count=len(ids),
+            )
         )

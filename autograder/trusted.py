@@ -30,6 +30,7 @@ from nbformat.v4 import new_output
 from autograder import notebooks, remote
 from autograder.checks.core import CheckFailed
 from autograder.errors import CourseError
+from autograder.i18n import _
 
 
 def master_imports(master: NotebookNode) -> str:
@@ -156,10 +157,10 @@ def learner_state(link: remote.Link):
 
 
 def not_answered(name: str) -> str:
-    return (
-        f"not answered yet: `{name}` is not defined. Write the answer cell that "
+    return _(
+        "not answered yet: `{name}` is not defined. Write the answer cell that "
         "defines it above this test and run it without errors."
-    )
+    ).format(name=name)
 
 
 def error_output(error: BaseException) -> NotebookNode:
@@ -169,7 +170,9 @@ def error_output(error: BaseException) -> NotebookNode:
         name, message = "NotAnswered", not_answered(str(error.args[0]))
     elif type(error) is NotImplementedError:
         name = "NotAnswered"
-        message = "not answered yet: replace `raise NotImplementedError()` with yours"
+        message = _(
+            "not answered yet: replace `raise NotImplementedError()` with yours"
+        )
     elif isinstance(error, remote.KernelTimeout):
         name, message = "CellTimeoutError", str(error)
     elif isinstance(error, CheckFailed):  # its subclasses read the same to a learner
@@ -203,8 +206,10 @@ class TrustedTests:
             cell.outputs.append(
                 error_output(
                     remote.Forbidden(
-                        f"your notebook reaches into the grader's watch on what this "
-                        f"exercise must not call ({self.tampered}): remove that code"
+                        _(
+                            "your notebook reaches into the grader's watch on what "
+                            "this exercise must not call ({found}): remove that code"
+                        ).format(found=self.tampered)
                     )
                 )
             )

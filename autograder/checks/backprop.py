@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from autograder.i18n import N_, _
 from lstm_ref.backward import gates_backward as ref_gates_backward
 from lstm_ref.backward import lstm_cell_backward as ref_cell_backward
 from lstm_ref.backward import lstm_cell_forward, sigmoid_backward, tanh_backward
@@ -112,22 +113,35 @@ def gates_backward_variant(grad_h, grad_c, cache, mistake):
 
 
 GATES_MISTAKES = {
-    "no_tanh_path": "the path from grad_h through h' = o * tanh(c') into c' is "
-    "missing: "
-    "the gradient on c' is grad_c + grad_h * o * (1 - tanh(c')**2)",
-    "no_upstream_c": "grad_c is ignored: the gradient that arrives from the next step "
-    "through the cell state adds to the one coming through h'",
-    "tanh_of_old_c": "tanh is taken of the old cell state c; h' = o * tanh(c') uses "
-    "the new one, cache['c_next'], in the o gate's gradient and in the tanh path",
-    "no_local_derivatives": "grad_gates is taken after the activations: multiply by "
-    "the local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
-    "gradient with respect to the pre-activations",
-    "sigmoid_for_g": "the candidate g uses tanh, so its local derivative is 1 - g**2, "
-    "not g * (1 - g)",
-    "order_ifog": "grad_gates is stacked in the order i, f, o, g; torch packs the "
-    "gates as i, f, g, o",
-    "c_prev_without_f": "grad_c_prev should be multiplied by the forget gate: "
-    "c' = f * c + i * g, so dc'/dc = f",
+    "no_tanh_path": N_(
+        "the path from grad_h through h' = o * tanh(c') into c' is missing: "
+        "the gradient on c' is grad_c + grad_h * o * (1 - tanh(c')**2)"
+    ),
+    "no_upstream_c": N_(
+        "grad_c is ignored: the gradient that arrives from the next step "
+        "through the cell state adds to the one coming through h'"
+    ),
+    "tanh_of_old_c": N_(
+        "tanh is taken of the old cell state c; h' = o * tanh(c') uses "
+        "the new one, cache['c_next'], in the o gate's gradient and in the tanh path"
+    ),
+    "no_local_derivatives": N_(
+        "grad_gates is taken after the activations: multiply by "
+        "the local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
+        "gradient with respect to the pre-activations"
+    ),
+    "sigmoid_for_g": N_(
+        "the candidate g uses tanh, so its local derivative is 1 - g**2, "
+        "not g * (1 - g)"
+    ),
+    "order_ifog": N_(
+        "grad_gates is stacked in the order i, f, o, g; torch packs the "
+        "gates as i, f, g, o"
+    ),
+    "c_prev_without_f": N_(
+        "grad_c_prev should be multiplied by the forget gate: "
+        "c' = f * c + i * g, so dc'/dc = f"
+    ),
 }
 
 
@@ -166,23 +180,33 @@ def check_activation_backward(
             got, grad * (1 - act(out.detach()) ** 2)
         ):
             fail(
-                f"{name} applies the activation again: its second argument is "
-                f"already the activation's output, so write the derivative with it "
-                f"directly"
+                _(
+                    "{name} applies the activation again: its second argument is "
+                    "already the activation's output, so write the derivative with "
+                    "it directly"
+                ).format(name=name)
             )
         if matches(got, expected / grad):
             fail(
-                f"{name} returns the local derivative only: multiply it by the "
-                f"incoming gradient (the chain rule)"
+                _(
+                    "{name} returns the local derivative only: multiply it by the "
+                    "incoming gradient (the chain rule)"
+                ).format(name=name)
             )
         expect_close(
             f"{name}(grad, out)",
             got,
             expected,
-            hint=f"{name}(grad, {out_name}) is grad * {rule}, {out_name} being the "
-            "activation's output it receives",
+            hint=_(
+                "{name}(grad, {out}) is grad * {rule}, {out} being the "
+                "activation's output it receives"
+            ).format(name=name, out=out_name, rule=rule),
         )
-    passed(f"sigmoid_backward and tanh_backward match autograd on {tuple(size)} inputs")
+    passed(
+        _("sigmoid_backward and tanh_backward match autograd on {size} inputs").format(
+            size=tuple(size)
+        )
+    )
 
 
 # --- exercise 3: gates_backward -------------------------------------------------------
@@ -202,25 +226,37 @@ def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
         "grad_gates",
         grad_gates,
         (batch, 4 * H),
-        hint="one column per pre-activation, the four gates side by side",
+        hint=_("one column per pre-activation, the four gates side by side"),
     )
     expect_shape("grad_c_prev", grad_c_prev, (batch, H))
     if matches(grad_gates, expected[0]) and matches(grad_c_prev, expected[1]):
-        passed(f"gates_backward matches autograd (N={batch}, H={H})")
+        passed(
+            _("gates_backward matches autograd (N={batch}, H={hidden})").format(
+                batch=batch, hidden=H
+            )
+        )
         return
     for mistake, message in GATES_MISTAKES.items():
         wrong = gates_backward_variant(grad_h, grad_c, cache, mistake)
         if matches(grad_gates, wrong[0]) and matches(grad_c_prev, wrong[1]):
-            fail(f"gates_backward: {message}")
+            fail(f"gates_backward: {_(message)}")
     fail(f"gates_backward: {diagnose_paths(learner, grad_h, grad_c, cache, params)}")
 
 
 def diagnose_paths(learner, grad_h, grad_c, cache, params):
     """Isolate one path (grad_c alone, grad_h alone), then name the wrong gates."""
     findings = []
-    for label, gh, gc in (
-        ("from grad_c alone (grad_h = 0)", 0 * grad_h, grad_c),
-        ("from grad_h alone (grad_c = 0)", grad_h, 0 * grad_c),
+    for finding, gh, gc in (
+        (
+            N_("from grad_c alone (grad_h = 0) the gradients of {names} are wrong"),
+            0 * grad_h,
+            grad_c,
+        ),
+        (
+            N_("from grad_h alone (grad_c = 0) the gradients of {names} are wrong"),
+            grad_h,
+            0 * grad_c,
+        ),
     ):
         with using(
             learner, sigmoid_backward=sigmoid_backward, tanh_backward=tanh_backward
@@ -237,9 +273,9 @@ def diagnose_paths(learner, grad_h, grad_c, cache, params):
         if not matches(got_c, want_c):
             wrong.append("c_prev")
         if wrong:
-            findings.append(f"{label} the gradients of {', '.join(wrong)} are wrong")
+            findings.append(_(finding).format(names=", ".join(wrong)))
     if not findings:
-        return (
+        return _(
             "each path is right alone but their sum is not: add the two paths into c'"
         )
     return "; ".join(findings)
@@ -255,11 +291,17 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
         got = call("lstm_cell_backward", learner, grad_h, grad_c, cache)
     if not isinstance(got, dict):
         fail(
-            f"lstm_cell_backward should return a dict with keys {', '.join(CELL_KEYS)}"
+            _("lstm_cell_backward should return a dict with keys {keys}").format(
+                keys=", ".join(CELL_KEYS)
+            )
         )
     missing = [key for key in CELL_KEYS if key not in got]
     if missing:
-        fail(f"lstm_cell_backward: the result has no {', '.join(map(repr, missing))}")
+        fail(
+            _("lstm_cell_backward: the result has no {keys}").format(
+                keys=", ".join(map(repr, missing))
+            )
+        )
     for key in CELL_KEYS:
         want = expected[key]
         value = got[key]
@@ -269,9 +311,15 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
             and value.shape == want.mT.shape != want.shape
         ):
             fail(
-                f"grad {key} has shape {tuple(value.shape)}, expected "
-                f"{tuple(want.shape)} — a weight's gradient has the weight's shape: "
-                f"grad_gates.T @ {'x' if key == 'weight_ih' else 'h'}"
+                _(
+                    "grad {key} has shape {shape}, expected {expected} — a weight's "
+                    "gradient has the weight's shape: grad_gates.T @ {input}"
+                ).format(
+                    key=key,
+                    shape=tuple(value.shape),
+                    expected=tuple(want.shape),
+                    input="x" if key == "weight_ih" else "h",
+                )
             )
         if (
             key.startswith("bias")
@@ -279,19 +327,24 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
             and value.dim() == 2
         ):
             fail(
-                f"grad {key} has shape {tuple(value.shape)}, expected "
-                f"{tuple(want.shape)} — the bias is shared by every row of the batch: "
-                f"sum grad_gates over dim 0"
+                _(
+                    "grad {key} has shape {shape}, expected {expected} — the bias is "
+                    "shared by every row of the batch: sum grad_gates over dim 0"
+                ).format(key=key, shape=tuple(value.shape), expected=tuple(want.shape))
             )
         if key == "bias_hh" and isinstance(value, torch.Tensor) and not value.any():
             fail(
-                "grad bias_hh is zero — bias_hh is added to the gates just like "
-                "bias_ih, so it gets the same gradient"
+                _(
+                    "grad bias_hh is zero — bias_hh is added to the gates just like "
+                    "bias_ih, so it gets the same gradient"
+                )
             )
         expect_close(f"grad {key}", value, want)
     passed(
-        f"lstm_cell_backward matches lstm_ref (N={batch}, H_in={input_size}, "
-        f"H={hidden_size})"
+        _(
+            "lstm_cell_backward matches lstm_ref (N={batch}, H_in={input_size}, "
+            "H={hidden_size})"
+        ).format(batch=batch, input_size=input_size, hidden_size=hidden_size)
     )
 
 
@@ -348,13 +401,19 @@ def sequence_backward_variant(grad_output, caches, params, mistake):
 
 
 SEQUENCE_MISTAKES = {
-    "c_not_carried": "the cell-state gradient is not carried from step t to step t-1: "
-    "pass the grad_c that step t returns into step t-1 (this is the additive path that "
-    "lets LSTM gradients survive)",
-    "last_only": "only the last step's output gradient is used: every h_t is in the "
-    "output, so grad_output[t] must be added to the gradient arriving from step t+1",
-    "overwritten": "the weight gradients are overwritten at every step: the same "
-    "weights are used at every step, so their gradients add up over time",
+    "c_not_carried": N_(
+        "the cell-state gradient is not carried from step t to step t-1: "
+        "pass the grad_c that step t returns into step t-1 (this is the additive path "
+        "that lets LSTM gradients survive)"
+    ),
+    "last_only": N_(
+        "only the last step's output gradient is used: every h_t is in the "
+        "output, so grad_output[t] must be added to the gradient arriving from step t+1"
+    ),
+    "overwritten": N_(
+        "the weight gradients are overwritten at every step: the same "
+        "weights are used at every step, so their gradients add up over time"
+    ),
 }
 
 
@@ -370,29 +429,34 @@ def check_lstm_sequence_backward(
         got = call("lstm_sequence_backward", learner, grad_output, caches)
     if not isinstance(got, dict) or any(key not in got for key in SEQUENCE_KEYS):
         fail(
-            f"lstm_sequence_backward should return a dict with keys "
-            f"{', '.join(SEQUENCE_KEYS)}"
+            _("lstm_sequence_backward should return a dict with keys {keys}").format(
+                keys=", ".join(SEQUENCE_KEYS)
+            )
         )
     if not all(matches(got[k], expected[k]) for k in SEQUENCE_KEYS):
         for mistake, message in SEQUENCE_MISTAKES.items():
             wrong = sequence_backward_variant(grad_output, caches, params, mistake)
             if all(matches(got[k], wrong[k]) for k in SEQUENCE_KEYS):
-                fail(f"lstm_sequence_backward: {message}")
+                fail(f"lstm_sequence_backward: {_(message)}")
         if matches(got["x"], expected["x"].flip(0)):
             fail(
-                "grad x is in reverse time order: store the gradient of step t at "
-                "index t, although the loop runs from the last step to the first"
+                _(
+                    "grad x is in reverse time order: store the gradient of step t at "
+                    "index t, although the loop runs from the last step to the first"
+                )
             )
     for key in SEQUENCE_KEYS:
         expect_close(
             f"grad {key}",
             got[key],
             expected[key],
-            hint="walk t from L-1 down to 0, carrying grad_h and grad_c",
+            hint=_("walk t from L-1 down to 0, carrying grad_h and grad_c"),
         )
     passed(
-        f"lstm_sequence_backward matches autograd (L={length}, N={batch}, "
-        f"H={hidden_size})"
+        _(
+            "lstm_sequence_backward matches autograd (L={length}, N={batch}, "
+            "H={hidden_size})"
+        ).format(length=length, batch=batch, hidden_size=hidden_size)
     )
 
 
@@ -403,30 +467,52 @@ def check_cell_path_prediction(choice, factor, f=0.9, steps=20):
     check_cell_path_choice(choice)
     expected = f**steps
     if not isinstance(factor, int | float) or isinstance(factor, bool):
-        fail(f"factor should be a number, got {type(factor).__name__}")
+        fail(
+            _("factor should be a number, got {kind}").format(
+                kind=type(factor).__name__
+            )
+        )
     if abs(factor - (1 - f) ** steps) < 1e-9 * max(1.0, abs(factor)):
         fail(
-            "factor: the cell path multiplies by f_t itself at every step, not 1 - f_t"
+            _(
+                "factor: the cell path multiplies by f_t itself at every step, "
+                "not 1 - f_t"
+            )
         )
     if abs(factor - f * steps) < 1e-9:
-        fail("factor: the factors multiply across steps (f**steps), they do not add up")
+        fail(
+            _(
+                "factor: the factors multiply across steps (f**steps), "
+                "they do not add up"
+            )
+        )
     if abs(factor - expected) > 1e-9 * expected:
         fail(
-            f"factor should be the product of {steps} forget gates of {f}; "
-            f"got {factor:.6g}"
+            _(
+                "factor should be the product of {steps} forget gates of {f}; "
+                "got {factor:.6g}"
+            ).format(steps=steps, f=f, factor=factor)
         )
     passed(
-        f"the cell path scales the gradient by f_t at each step: {f}**{steps} "
-        f"≈ {expected:.3f}"
+        _(
+            "the cell path scales the gradient by f_t at each step: {f}**{steps} "
+            "≈ {expected:.3f}"
+        ).format(f=f, steps=steps, expected=expected)
     )
 
 
 def check_cell_path_choice(choice):
     if choice not in ("a", "b", "c"):
-        fail(f"choice should be one of 'a', 'b', 'c', got {choice!r}")
+        fail(
+            _("choice should be one of 'a', 'b', 'c', got {choice!r}").format(
+                choice=choice
+            )
+        )
     if choice != "a":
         fail(
-            f"choice {choice!r}: c_t = f_t * c_(t-1) + i_t * g_t, so along the cell "
-            f"path dc_t/dc_(t-1) = f_t: choice 'a'"
+            _(
+                "choice {choice!r}: c_t = f_t * c_(t-1) + i_t * g_t, so along the "
+                "cell path dc_t/dc_(t-1) = f_t: choice 'a'"
+            ).format(choice=choice)
         )
-    passed("along the cell path, the gradient on c_(t-1) is f_t * dc_t")
+    passed(_("along the cell path, the gradient on c_(t-1) is f_t * dc_t"))

@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import (
 )
 
 from autograder.checks import core
+from autograder.i18n import N_, _
 
 # The LSTM whose shapes the learner predicts (the notebook builds the same one).
 PREDICT_LSTM = dict(
@@ -127,38 +128,42 @@ def _shape_mistakes(expected: dict[str, tuple], batched: bool) -> dict:
     if not batched:
         L = expected["output"][0]
         found = {
-            ("output", (1, *expected["output"])): "an unbatched input (L, H_in) "
-            "gives an unbatched output (L, D*H_out): no batch dimension is added",
-            ("output", (L, H)): "output concatenates both directions: D*H_out "
-            "features per step",
+            ("output", (1, *expected["output"])): _(
+                "an unbatched input (L, H_in) gives an unbatched output "
+                "(L, D*H_out): no batch dimension is added"
+            ),
+            ("output", (L, H)): _(
+                "output concatenates both directions: D*H_out features per step"
+            ),
         }
         for name in states:
-            found[name, (expected["h_n"][0], 1, H)] = (
-                f"an unbatched input gives an unbatched {name} (D*num_layers, H_out):"
+            found[name, (expected["h_n"][0], 1, H)] = _(
+                "an unbatched input gives an unbatched {name} (D*num_layers, H_out):"
                 " no batch dimension is added"
-            )
-            found[name, (layers, H)] = (
-                f"{name} stacks num_layers * D = 2 * 2 final states, one per layer "
+            ).format(name=name)
+            found[name, (layers, H)] = _(
+                "{name} stacks num_layers * D = 2 * 2 final states, one per layer "
                 "and direction"
-            )
+            ).format(name=name)
         return found
-    N, L, _ = expected["output"]
+    N, L, _H_in = expected["output"]
     found = {
-        ("output", (N, L, H)): "output concatenates both directions: D*H_out = "
-        "2*16 = 32 features",
-        ("output", (L, N, 2 * H)): "batch_first=True makes output (N, L, D*H_out)",
+        ("output", (N, L, H)): _(
+            "output concatenates both directions: D*H_out = 2*16 = 32 features"
+        ),
+        ("output", (L, N, 2 * H)): _("batch_first=True makes output (N, L, D*H_out)"),
     }
     for name in states:
-        found[name, (N, 2 * layers, H)] = (
-            f"{name} ignores batch_first: it is always (D*num_layers, N, H_out)"
-        )
-        found[name, (layers, N, H)] = (
-            f"{name} stacks num_layers * D = 2 * 2 final states, one per layer and "
+        found[name, (N, 2 * layers, H)] = _(
+            "{name} ignores batch_first: it is always (D*num_layers, N, H_out)"
+        ).format(name=name)
+        found[name, (layers, N, H)] = _(
+            "{name} stacks num_layers * D = 2 * 2 final states, one per layer and "
             "direction"
-        )
-        found[name, (2 * layers, N, 2 * H)] = (
-            f"{name} keeps the directions apart (first axis), each H_out = 16 wide"
-        )
+        ).format(name=name)
+        found[name, (2 * layers, N, 2 * H)] = _(
+            "{name} keeps the directions apart (first axis), each H_out = 16 wide"
+        ).format(name=name)
     return found
 
 
@@ -170,14 +175,23 @@ def _check_shapes(
     for kind, value in predictions.items():
         got = core.parse_shape(f"{prefix}_{kind}", value, example=(2, 3, 4))
         if got != expected[kind]:
-            reason = mistakes.get((kind, got), "run the cell below and compare")
+            reason = mistakes.get((kind, got)) or _("run the cell below and compare")
             core.fail(
-                f"{prefix}_{kind} = {got} is not the shape nn.LSTM gives for an "
-                f"input {input_shape} — {reason}"
+                _(
+                    "{name} = {got} is not the shape nn.LSTM gives for an "
+                    "input {input_shape} — {reason}"
+                ).format(
+                    name=f"{prefix}_{kind}",
+                    got=got,
+                    input_shape=input_shape,
+                    reason=reason,
+                )
             )
+    shapes = ", ".join(f"{kind} {tuple(value)}" for kind, value in predictions.items())
     core.passed(
-        f"shapes for an input {input_shape}: "
-        + ", ".join(f"{kind} {tuple(value)}" for kind, value in predictions.items())
+        _("shapes for an input {input_shape}: {shapes}").format(
+            input_shape=input_shape, shapes=shapes
+        )
     )
 
 
@@ -201,7 +215,7 @@ def check_single_shapes(single_output, single_h_n) -> None:
 # --- exercise 2: make_batch -----------------------------------------------------------
 
 
-_LAYOUT = (
+_LAYOUT = N_(
     "pad_sequence and pack_padded_sequence must agree on the layout: pass "
     "batch_first=True to both"
 )
@@ -209,10 +223,10 @@ _LAYOUT = (
 
 def _call_make_batch(make_batch: Callable, sequences: list[torch.Tensor]):
     rules = (
-        ("enforce_sorted", "the lengths are not sorted: pass enforce_sorted=False so "
-         "pack_padded_sequence sorts them and remembers the order"),
-        (("batch_size", "batch_first"), _LAYOUT),
-        ("", "see the hints above the cell"),
+        ("enforce_sorted", _("the lengths are not sorted: pass enforce_sorted=False "
+         "so pack_padded_sequence sorts them and remembers the order")),
+        (("batch_size", "batch_first"), _(_LAYOUT)),
+        ("", _("see the hints above the cell")),
     )  # fmt: skip
     with core.explain(*rules):
         result = core.call("make_batch", make_batch, list(sequences))
@@ -228,61 +242,92 @@ def check_make_batch(
     originals = [s.clone() for s in sequences]
     packed, got_lengths = _call_make_batch(make_batch, sequences)
     if any(not torch.equal(s, o) for s, o in zip(sequences, originals, strict=True)):
-        core.fail("make_batch changed the sequences it was given; build new tensors")
+        core.fail(_("make_batch changed the sequences it was given; build new tensors"))
     if not isinstance(packed, PackedSequence):
         core.fail(
-            f"make_batch should return a PackedSequence first (from "
-            f"pack_padded_sequence), got {core.describe(packed)} — a padded "
-            f"tensor alone lets the LSTM run over the padding"
+            _(
+                "make_batch should return a PackedSequence first (from "
+                "pack_padded_sequence), got {got} — a padded "
+                "tensor alone lets the LSTM run over the padding"
+            ).format(got=core.describe(packed))
         )
     _check_lengths(got_lengths, lengths, features)
     try:
         unpacked = _unpack(packed)
     except RuntimeError as error:
-        core.fail(f"the PackedSequence cannot be unpacked ({error}) — {_LAYOUT}")
+        core.fail(
+            _("the PackedSequence cannot be unpacked ({error}) — {layout}").format(
+                error=error, layout=_(_LAYOUT)
+            )
+        )
     if len(unpacked) != len(originals):
         core.fail(
-            f"the PackedSequence holds {len(unpacked)} sequences, expected "
-            f"{len(originals)} — {_LAYOUT}"
+            _(
+                "the PackedSequence holds {count} sequences, expected "
+                "{expected} — {layout}"
+            ).format(count=len(unpacked), expected=len(originals), layout=_(_LAYOUT))
         )
     for i, (original, got) in enumerate(zip(originals, unpacked, strict=True)):
         if torch.equal(got, original):
             continue
         if any(torch.equal(got, o) for o in originals):
             core.fail(
-                f"sequence {i} of the batch is another sequence of the input: "
-                f"keep the order of `sequences` (enforce_sorted=False sorts "
-                f"internally and restores the order)"
+                _(
+                    "sequence {index} of the batch is another sequence of the input: "
+                    "keep the order of `sequences` (enforce_sorted=False sorts "
+                    "internally and restores the order)"
+                ).format(index=i)
             )
         core.fail(
-            f"sequence {i} (length {lengths[i]}) does not come back from the "
-            f"packed batch unchanged: got {tuple(got.shape)} — check the "
-            f"lengths; {_LAYOUT}"
+            _(
+                "sequence {index} (length {length}) does not come back from the "
+                "packed batch unchanged: got {shape} — check the "
+                "lengths; {layout}"
+            ).format(
+                index=i,
+                length=lengths[i],
+                shape=tuple(got.shape),
+                layout=_(_LAYOUT),
+            )
         )
-    core.passed(f"make_batch packs {len(lengths)} sequences of lengths {list(lengths)}")
+    core.passed(
+        _("make_batch packs {count} sequences of lengths {lengths}").format(
+            count=len(lengths), lengths=list(lengths)
+        )
+    )
 
 
 def _check_lengths(got, lengths, features: int) -> None:
     """The docstring's promise: a tensor of the N lengths, int64, in input order."""
     if not isinstance(got, torch.Tensor) or got.dtype != torch.int64 or got.dim() != 1:
-        kind = f"a {got.dtype} tensor" if isinstance(got, torch.Tensor) else None
-        core.fail(
-            f"lengths should be a 1-D int64 tensor, got {kind or core.describe(got)}"
-            " — torch.tensor([len(s) for s in sequences]) is one"
-        )
+        if isinstance(got, torch.Tensor):
+            message = _(
+                "lengths should be a 1-D int64 tensor, got a {dtype} tensor"
+                " — torch.tensor([len(s) for s in sequences]) is one"
+            ).format(dtype=got.dtype)
+        else:
+            message = _(
+                "lengths should be a 1-D int64 tensor, got {got}"
+                " — torch.tensor([len(s) for s in sequences]) is one"
+            ).format(got=core.describe(got))
+        core.fail(message)
     got = got.tolist()
     if got == list(lengths):
         return
     if got == sorted(lengths, reverse=True) != list(lengths):
-        reason = "they are sorted: keep the order of `sequences`"
+        reason = _("they are sorted: keep the order of `sequences`")
     elif got == [features] * len(lengths):
-        reason = (
+        reason = _(
             "each is the number of features: count the time steps of each "
             "sequence, len(s) or s.shape[0]"
         )
     else:
-        reason = "count the time steps of each sequence, len(s) or s.shape[0]"
-    core.fail(f"lengths = {got}, expected {list(lengths)} — {reason}")
+        reason = _("count the time steps of each sequence, len(s) or s.shape[0]")
+    core.fail(
+        _("lengths = {got}, expected {expected} — {reason}").format(
+            got=got, expected=list(lengths), reason=reason
+        )
+    )
 
 
 def _unpack(packed: PackedSequence) -> list[torch.Tensor]:
@@ -361,8 +406,8 @@ class _Batches:
                         "mean": sum(n * v for n, v in batch) / self.count,
                         "mean of the batch losses": sum(v for _, v in batch)
                         / len(batch),
-                        "the last batch's loss": batch[-1][1],
-                        "the sum of the batch losses": sum(v for _, v in batch),
+                        N_("the last batch's loss"): batch[-1][1],
+                        N_("the sum of the batch losses"): sum(v for _, v in batch),
                     }
                 )
                 batch = []
@@ -400,11 +445,22 @@ def _check_losses(losses: list[float], epochs: list[dict] | None) -> None:
             continue
         slips = [k for k in sums if k not in means]
         slip = next((k for k in slips if math.isclose(got, sums[k], rel_tol=1e-5)), "")
+        if slip:
+            message = _(
+                "train returned {got:.4f} as the loss of epoch {number}, but its "
+                "batches give a mean loss of {mean:.4f} ({got:.4f} is {slip}): "
+                "return, for every epoch, the mean of loss.item() over its batches"
+            )
+        else:
+            message = _(
+                "train returned {got:.4f} as the loss of epoch {number}, but its "
+                "batches give a mean loss of {mean:.4f}: "
+                "return, for every epoch, the mean of loss.item() over its batches"
+            )
         core.fail(
-            f"train returned {got:.4f} as the loss of epoch {number}, but its "
-            f"batches give a mean loss of {sums['mean']:.4f}"
-            + (f" ({got:.4f} is {slip})" if slip else "")
-            + ": return, for every epoch, the mean of loss.item() over its batches"
+            message.format(
+                got=got, number=number, mean=sums["mean"], slip=_(slip) if slip else ""
+            )
         )
 
 
@@ -433,35 +489,52 @@ def _run_training(
         progress=False,
     )
     if not (isinstance(losses, list | tuple) and len(losses) == epochs):
+        got = core.describe(losses)
+        if hasattr(losses, "__len__"):
+            core.fail(
+                _(
+                    "train should return a list of {epochs} numbers (the mean loss "
+                    "of each epoch), got {got} of length {length}"
+                ).format(epochs=epochs, got=got, length=len(losses))
+            )
         core.fail(
-            f"train should return a list of {epochs} numbers (the mean loss of "
-            f"each epoch), got {core.describe(losses)}"
-            + (f" of length {len(losses)}" if hasattr(losses, "__len__") else "")
+            _(
+                "train should return a list of {epochs} numbers (the mean loss of "
+                "each epoch), got {got}"
+            ).format(epochs=epochs, got=got)
         )
     try:
         losses = [float(loss) for loss in losses]
     except (TypeError, ValueError):
-        core.fail("train should return plain numbers: use loss.item()")
+        core.fail(_("train should return plain numbers: use loss.item()"))
     after = model.parameters()
     if all(torch.equal(p.detach(), s) for p, s in zip(after, start, strict=True)):
         core.fail(
-            "training left the parameters unchanged: call loss.backward() and "
-            "then optimizer.step() for every batch"
+            _(
+                "training left the parameters unchanged: call loss.backward() and "
+                "then optimizer.step() for every batch"
+            )
         )
     if accumulated:
         core.fail(
-            "gradients accumulated from batch to batch: call "
-            "optimizer.zero_grad() before loss.backward()"
+            _(
+                "gradients accumulated from batch to batch: call "
+                "optimizer.zero_grad() before loss.backward()"
+            )
         )
     if any(not math.isfinite(loss) for loss in losses):
         core.fail(
-            f"the losses became {losses}: the learning rate is too large, or "
-            f"the loss is not nn.CrossEntropyLoss"
+            _(
+                "the losses became {losses}: the learning rate is too large, or "
+                "the loss is not nn.CrossEntropyLoss"
+            ).format(losses=losses)
         )
     if min(losses) < 0:
         core.fail(
-            f"negative losses {[round(x, 3) for x in losses]}: nn.NLLLoss "
-            f"expects log-probabilities; use nn.CrossEntropyLoss on raw logits"
+            _(
+                "negative losses {losses}: nn.NLLLoss expects log-probabilities; "
+                "use nn.CrossEntropyLoss on raw logits"
+            ).format(losses=[round(x, 3) for x in losses])
         )
     return losses, epochs_seen
 
@@ -495,25 +568,30 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
         )
     if not losses[-1] < 0.9 * math.log(10):
         core.fail(
-            f"the loss stayed near chance, ln(10) = 2.30: "
-            f"{[round(x, 3) for x in losses]} — {_CHANCE}"
+            _("the loss stayed near chance, ln(10) = 2.30: {losses} — {hint}").format(
+                losses=[round(x, 3) for x in losses], hint=_(_CHANCE)
+            )
         )
     trained = mean_loss(model, sequences, labels[:n])
     if not trained < 0.9 * math.log(10):
         core.fail(
-            f"train reported the losses {[round(x, 3) for x in losses]}, but the "
-            f"model it left has loss {trained:.2f} on these digits, near chance "
-            f"ln(10) = 2.30: return the mean loss of each epoch of the training "
-            f"itself, and train the model you are given"
+            _(
+                "train reported the losses {losses}, but the model it left has loss "
+                "{trained:.2f} on these digits, near chance ln(10) = 2.30: return the "
+                "mean loss of each epoch of the training itself, and train the model "
+                "you are given"
+            ).format(losses=[round(x, 3) for x in losses], trained=trained)
         )
     _check_losses(losses, seen)
     core.passed(
-        f"train: losses {[round(x, 2) for x in losses]} over {epochs} epochs "
-        f"on {n} variable-length digits"
+        _(
+            "train: losses {losses} over {epochs} epochs on {count} variable-length "
+            "digits"
+        ).format(losses=[round(x, 2) for x in losses], epochs=epochs, count=n)
     )
 
 
-_CHANCE = (
+_CHANCE = N_(
     "are the labels of each batch those of its sequences (index both with the same "
     "shuffled indices)? Is the optimizer torch.optim.Adam with the given lr?"
 )
@@ -532,17 +610,23 @@ def check_train_accuracy(
     if score < threshold:
         chance = losses[-1] > 0.9 * math.log(10)
         reason = (
-            f"the loss stayed near chance, ln(10): {_CHANCE}"
+            _("the loss stayed near chance, ln(10): {hint}").format(hint=_(_CHANCE))
             if chance
-            else "use torch.optim.Adam(model.parameters(), lr=lr), batches of "
-            "batch_size, and nn.CrossEntropyLoss"
+            else _(
+                "use torch.optim.Adam(model.parameters(), lr=lr), batches of "
+                "batch_size, and nn.CrossEntropyLoss"
+            )
         )
         core.fail(
-            f"after {epochs} epochs the model reaches {score:.1%} test accuracy "
-            f"on held-out digits, below {threshold:.0%} — {reason}"
+            _(
+                "after {epochs} epochs the model reaches {score:.1%} test accuracy "
+                "on held-out digits, below {threshold:.0%} — {reason}"
+            ).format(epochs=epochs, score=score, threshold=threshold, reason=reason)
         )
     _check_losses(losses, seen)
     core.passed(
-        f"train: {score:.1%} test accuracy on {len(test_y)} held-out digits "
-        f"after {epochs} epochs (needed {threshold:.0%})"
+        _(
+            "train: {score:.1%} test accuracy on {count} held-out digits "
+            "after {epochs} epochs (needed {threshold:.0%})"
+        ).format(score=score, count=len(test_y), epochs=epochs, threshold=threshold)
     )
