@@ -288,5 +288,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lstm-course: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"lstm-course: {_('interrupted')}", file=sys.stderr)
+        print("lstm-course: " + _("interrupted"), file=sys.stderr)
         return 130
