@@ -1,50 +1,68 @@
 """Figures in the learner's language: Korean text needs a Korean font.
 
 matplotlib's default font (DejaVu Sans) has no Hangul, so a Korean label would be a
-row of boxes. For the Korean edition, figures use Nanum Gothic (Debian's
-`fonts-nanum`) and fall back to DejaVu Sans for the few glyphs Nanum lacks (the
-minus sign of tick labels, some symbols). Nanum comes first because the plain text
-around `$math$` in a label is drawn with the first font alone.
+row of boxes. The Korean edition draws with Nanum Gothic (Debian's `fonts-nanum`),
+falling back to DejaVu Sans for the symbols Nanum lacks. Nanum must come first: the
+plain text around `$math$` in a label, and the ticks of a log axis ($10^{-3}$), are
+drawn with the first font alone. Nanum has no minus sign (U+2212), which those ticks
+need, so the font used is a local copy of Nanum Gothic whose minus is its en dash,
+made once per machine (and per sealed kernel) with fontTools, matplotlib's own
+dependency. Nothing is downloaded or committed.
 """
 
 from __future__ import annotations
 
 import glob
 import sys
+import tempfile
+from pathlib import Path
 
-FONTS = {"ko": "NanumGothic"}
-FILES = {"ko": "/usr/share/fonts/truetype/nanum/NanumGothic*.ttf"}
+SOURCES = {"ko": "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"}
 INSTALL = {"ko": "sudo apt install fonts-nanum"}
+FAMILY = "Course Gothic"  # the local copy's name (a modified font takes its own)
+MINUS, EN_DASH = 0x2212, 0x2013
 
 
-def has_font(family: str) -> bool:
-    from matplotlib import font_manager
+def with_minus(source: Path) -> Path:
+    """A copy of `source` that draws U+2212 with its en dash, under FAMILY."""
+    target = Path(tempfile.gettempdir()) / "lstm-course-fonts" / f"{source.stem}.ttf"
+    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    from fontTools.ttLib import TTFont
 
-    try:
-        font_manager.findfont(family, fallback_to_default=False)
-    except ValueError:
-        return False
-    return True
+    font = TTFont(source)
+    glyph = font.getBestCmap()[EN_DASH]
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            table.cmap.setdefault(MINUS, glyph)
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):  # family, full name, typographic family
+            record.string = FAMILY
+        elif record.nameID == 6:  # PostScript name
+            record.string = FAMILY.replace(" ", "")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    font.save(partial)
+    partial.replace(target)  # whole or not at all, should two kernels race
+    return target
 
 
 def use_language(lang: str) -> str | None:
     """Make matplotlib draw `lang`'s text; return a warning when its font is
     missing (None when all is well, or `lang` needs no font of its own)."""
-    family = FONTS.get(lang)
-    if family is None:
+    if lang not in SOURCES:
         return None
+    found = glob.glob(SOURCES[lang])
+    if not found:
+        return (
+            f"no Korean font ({SOURCES[lang]}) for the figures: {INSTALL[lang]}, "
+            "then restart the kernel"
+        )
     import matplotlib
     from matplotlib import font_manager
 
-    if not has_font(family):  # installed after matplotlib cached its font list
-        for path in glob.glob(FILES[lang]):
-            font_manager.fontManager.addfont(path)
-    if not has_font(family):
-        return (
-            f"no {family} font for the figures' {lang} text: {INSTALL[lang]}, then "
-            "restart the kernel"
-        )
-    matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
+    font_manager.fontManager.addfont(str(with_minus(Path(found[0]))))
+    matplotlib.rcParams["font.family"] = [FAMILY, "DejaVu Sans"]
     return None
 
 

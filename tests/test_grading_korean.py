@@ -72,3 +72,17 @@ def test_a_lost_point_is_explained_in_korean(korean, assignment):
     assert lost and errors
     english = [o.evalue for o in errors if not HANGUL.search(o.evalue)]
     assert not english, english
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_korean_figures_draw_every_glyph(korean, assignment):
+    """The figures of the graded Korean notebook, drawn in its sealed kernel: there
+    are some, and matplotlib reported no character it could not draw."""
+    graded = korean.autograded("filled", assignment)
+    outputs = [o for c in graded.cells for o in c.get("outputs", [])]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    stderr = [o.text for o in outputs if o.get("name") == "stderr"]
+    assert figures or assignment == "07_training", "no figure was drawn"
+    assert not [t for t in stderr if "glyph" in t.lower() or "font" in t.lower()], (
+        stderr
+    )
