@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -224,3 +225,63 @@ def test_solutions_proves_masters_and_keeps_executed_copies(tmp_path, capsys):
 def test_solutions_rejects_an_unknown_assignment(capsys):
     assert main(["solutions", "99_nothing", *FIXTURE_ARGS]) == 2
     assert "no assignment '99_nothing'" in one_line_error(capsys.readouterr().err)
+
+
+def test_translations_are_fresh_and_update_leaves_them_unchanged():
+    """`translations --update` on up-to-date catalogs writes nothing (they are in
+    Babel's own format), and `translations` finds nothing missing or stale."""
+    result = run_cli("translations", "--update")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "updated" not in result.stdout, result.stdout
+    catalogs = len(course.assignments()) + 1
+    assert f"ko: {catalogs} of {catalogs} catalogs up to date" in result.stdout
+
+
+HANGUL = "[가-힣]"
+
+
+def test_check_speaks_the_notebooks_edition_or_the_language_asked(tmp_path):
+    """A Korean notebook is reported in Korean; `--lang ko` reports an English one
+    in Korean; the points are the same."""
+    assignment = "06_backprop_through_lstm"
+    korean, english = tmp_path / "ko.ipynb", tmp_path / "en.ipynb"
+    shutil.copyfile(
+        course.release_of("ko") / assignment / f"{assignment}.ipynb", korean
+    )
+    shutil.copyfile(course.RELEASE / assignment / f"{assignment}.ipynb", english)
+    results = [
+        run_cli("check", str(korean)),
+        run_cli("check", "--lang", "ko", str(english)),
+    ]
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+        header, *rows, total = result.stdout.strip().splitlines()
+        assert re.search(HANGUL, header) and "exercise" not in header, header
+        assert rows and all(re.search(HANGUL, row) for row in rows if "0/" in row), rows
+    assert results[0].stdout.splitlines()[-1] == results[1].stdout.splitlines()[-1]
+
+
+def test_the_korean_edition_is_an_nbgrader_course(tmp_path):
+    """From a copy of ko/, nbgrader's own commands generate the committed Korean
+    release and release it to the exchange."""
+    assignment = "06_backprop_through_lstm"
+    edition = tmp_path / "ko"
+    shutil.copytree(
+        course.ROOT / "ko", edition, ignore=shutil.ignore_patterns(".course")
+    )
+    committed = (
+        edition / "notebooks" / assignment / f"{assignment}.ipynb"
+    ).read_bytes()
+    for step in ("generate_assignment", "release_assignment"):
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", step, assignment, "--force"],
+            cwd=edition,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    released = edition / "notebooks" / assignment / f"{assignment}.ipynb"
+    assert released.read_bytes() == committed
+    outbound = edition / ".course" / "exchange" / "lstm-course-ko" / "outbound"
+    assert (outbound / assignment / f"{assignment}.ipynb").is_file()

@@ -31,6 +31,10 @@ STUDENT = pwd.getpwuid(os.getuid()).pw_name  # nbgrader submits as the login use
 RUN_ELSEWHERE = {
     "make lab": "tests/test_browser.py::"
     "test_validate_button_reports_on_a_learner_notebook",
+    "make lab LANG=ko": "tests/test_browser.py::"
+    "test_korean_release_speaks_korean_in_jupyterlab",
+    ".venv/bin/lstm-course translations": "tests/test_cli.py::"
+    "test_translations_are_fresh_and_update_leaves_them_unchanged",
     "make test": ".ci/run",
     ".venv/bin/lstm-course check": "tests/test_cli.py::"
     "test_check_several_notebooks_prints_progress",
