@@ -23,6 +23,7 @@ from autograder.checks.training import (
     _random_sequences,
     reference_make_batch,
 )
+from autograder.i18n import _
 
 
 def _reference_lstm(
@@ -47,7 +48,9 @@ def _build(cls: Callable, sizes: dict, seed: int) -> nn.Module:
         model = core.call(cls.__name__, cls, **sizes)
     if not isinstance(model, nn.Module):
         core.fail(
-            f"{cls.__name__}(...) should build an nn.Module, got {type(model).__name__}"
+            _("{name}(...) should build an nn.Module, got {got}").format(
+                name=cls.__name__, got=type(model).__name__
+            )
         )
     return model.double()
 
@@ -58,36 +61,41 @@ def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
     heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if len(lstms) != 1 or len(heads) != 1:
         core.fail(
-            f"the classifier should hold one nn.LSTM and one nn.Linear head; "
-            f"found {len(lstms)} nn.LSTM and {len(heads)} nn.Linear"
+            _(
+                "the classifier should hold one nn.LSTM and one nn.Linear head; "
+                "found {lstms} nn.LSTM and {heads} nn.Linear"
+            ).format(lstms=len(lstms), heads=len(heads))
         )
     (lstm,), (head,) = lstms, heads
     D = 2 if sizes["bidirectional"] else 1
     for name in ("input_size", "hidden_size", "num_layers", "bidirectional"):
         if getattr(lstm, name) != sizes[name]:
             core.fail(
-                f"nn.LSTM has {name}={getattr(lstm, name)}, but "
-                f"the classifier was asked for {name}={sizes[name]}"
+                _(
+                    "nn.LSTM has {name}={got}, but "
+                    "the classifier was asked for {name}={asked}"
+                ).format(name=name, got=getattr(lstm, name), asked=sizes[name])
             )
     if not lstm.batch_first:
         core.fail(
-            "nn.LSTM was built with batch_first=False, but batches come as "
-            "(N, L, features): pass batch_first=True"
+            _(
+                "nn.LSTM was built with batch_first=False, but batches come as "
+                "(N, L, features): pass batch_first=True"
+            )
         )
     if head.in_features != D * sizes["hidden_size"]:
-        reason = (
-            " — a bidirectional head reads both directions of the last layer"
-            if D == 2 and head.in_features == sizes["hidden_size"]
-            else ""
-        )
-        core.fail(
-            f"the head reads {head.in_features} features, expected D*hidden_size "
-            f"= {D * sizes['hidden_size']}{reason}"
-        )
+        message = _(
+            "the head reads {got} features, expected D*hidden_size = {expected}"
+        ).format(got=head.in_features, expected=D * sizes["hidden_size"])
+        if D == 2 and head.in_features == sizes["hidden_size"]:
+            reason = _("a bidirectional head reads both directions of the last layer")
+            message = f"{message} — {reason}"
+        core.fail(message)
     if head.out_features != sizes["num_classes"]:
         core.fail(
-            f"the head gives {head.out_features} scores, expected num_classes = "
-            f"{sizes['num_classes']}"
+            _("the head gives {got} scores, expected num_classes = {expected}").format(
+                got=head.out_features, expected=sizes["num_classes"]
+            )
         )
     return lstm, head
 
@@ -99,30 +107,42 @@ def _wrong_heads(head, states, sizes) -> tuple[torch.Tensor, dict[str, torch.Ten
     right = head(_last_layer(h_n, bidirectional))
     N = h_n.shape[1]
     wrong = {
-        "it reads c_n, the cell state: the classifier reads h_n, the hidden state "
-        "(what the LSTM outputs)": head(_last_layer(c_n, bidirectional)),
-        "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
-        "log_softmax itself": right.softmax(-1),
-        "it applies log_softmax: return raw logits, nn.CrossEntropyLoss applies "
-        "log_softmax itself": right.log_softmax(-1),
+        _(
+            "it reads c_n, the cell state: the classifier reads h_n, the hidden "
+            "state (what the LSTM outputs)"
+        ): head(_last_layer(c_n, bidirectional)),
+        _(
+            "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
+            "log_softmax itself"
+        ): right.softmax(-1),
+        _(
+            "it applies log_softmax: return raw logits, nn.CrossEntropyLoss applies "
+            "log_softmax itself"
+        ): right.log_softmax(-1),
     }
     if bidirectional:
         wrong[
-            "it reads output[:, -1]: for the reverse direction that is its state "
-            "after ONE step (only the last row). Read h_n: torch.cat([h_n[-2], "
-            "h_n[-1]], dim=-1)"
+            _(
+                "it reads output[:, -1]: for the reverse direction that is its state "
+                "after ONE step (only the last row). Read h_n: torch.cat([h_n[-2], "
+                "h_n[-1]], dim=-1)"
+            )
         ] = head(output_last)
         if h_n.shape[0] == 2:
             wrong[
-                "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
-                "entries of the batch: index h_n[-2] and h_n[-1] and concatenate"
+                _(
+                    "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
+                    "entries of the batch: index h_n[-2] and h_n[-1] and concatenate"
+                )
             ] = head(h_n.reshape(N, -1))
     if sizes["num_layers"] > 1:
         first = h_n[:2] if bidirectional else h_n[:1]
         wrong[
-            "it reads the first layer (h_n[0]): h_n is (num_layers*D, N, H) with "
-            "the last layer at the end, h_n[-1] (and h_n[-2] for its reverse "
-            "direction)"
+            _(
+                "it reads the first layer (h_n[0]): h_n is (num_layers*D, N, H) with "
+                "the last layer at the end, h_n[-1] (and h_n[-2] for its reverse "
+                "direction)"
+            )
         ] = head(_last_layer(first, bidirectional))
     return right, wrong
 
@@ -152,9 +172,11 @@ def _forward(model: nn.Module, x, packed: bool) -> torch.Tensor:
     except core.CheckFailed as failure:
         if packed and ("tuple" in str(failure) or "PackedSequence" in str(failure)):
             core.fail(
-                f"{failure} — for packed input, `output` is a PackedSequence "
-                f"(a named tuple of data and batch sizes), not a padded "
-                f"tensor: read the final states from h_n"
+                _(
+                    "{failure} — for packed input, `output` is a PackedSequence "
+                    "(a named tuple of data and batch sizes), not a padded "
+                    "tensor: read the final states from h_n"
+                ).format(failure=failure)
             )
         raise
 
@@ -183,26 +205,43 @@ def check_digit_classifier(
     sequences = _random_sequences(lengths, input_size, seed + 1)
     packed = len(set(lengths)) > 1
     x = reference_make_batch(sequences)[0] if packed else torch.stack(sequences)
-    what = "a PackedSequence" if packed else f"a tensor {tuple(x.shape)}"
+    what = (
+        _("a PackedSequence")
+        if packed
+        else _("a tensor {shape}").format(shape=tuple(x.shape))
+    )
+    logits_for = _("the logits for {what}").format(what=what)
     with torch.no_grad():
         logits = _forward(model, x, packed)
         right, wrong = _wrong_heads(head, _reference_states(lstm, sequences), sizes)
     core.expect_shape(
-        f"the logits for {what}",
+        logits_for,
         logits,
         tuple(right.shape),
-        "one row of num_classes scores per sequence",
+        _("one row of num_classes scores per sequence"),
     )
     if not core.matches(logits, right, atol=1e-10):
         for reason, mistake in wrong.items():
             if core.matches(logits, mistake, atol=1e-10):
-                core.fail(f"the logits for {what} are wrong — {reason}")
+                core.fail(
+                    _("the logits for {what} are wrong — {reason}").format(
+                        what=what, reason=reason
+                    )
+                )
         core.expect_close(
-            f"the logits for {what}",
+            logits_for,
             logits,
             right,
-            "the head should read h_n of the last layer",
+            _("the head should read h_n of the last layer"),
             atol=1e-10,
         )
-    kind = f"{num_layers}-layer {'bidirectional ' if bidirectional else ''}LSTM"
-    core.passed(f"DigitClassifier ({kind}) gives head(h_n) for {what}")
+    kind = (
+        _("{num_layers}-layer bidirectional LSTM")
+        if bidirectional
+        else _("{num_layers}-layer LSTM")
+    ).format(num_layers=num_layers)
+    core.passed(
+        _("DigitClassifier ({kind}) gives head(h_n) for {what}").format(
+            kind=kind, what=what
+        )
+    )

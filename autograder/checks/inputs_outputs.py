@@ -15,6 +15,7 @@ import torch
 
 from autograder.checks import core
 from autograder.checks.core import fail, passed
+from autograder.i18n import N_, _
 from lstm_ref import LSTM
 
 INPUT_SIZE = 3
@@ -34,7 +35,7 @@ def _run(seed: int, num_layers: int, bidirectional: bool, batch: int | None, ste
     shape = (steps, batch, INPUT_SIZE) if batch else (steps, INPUT_SIZE)
     with core.forked_rng(seed), torch.no_grad():
         lstm = _lstm(4, num_layers, bidirectional)
-        output, (h_n, _) = lstm(torch.randn(shape, dtype=torch.float64))
+        output, (h_n, _c_n) = lstm(torch.randn(shape, dtype=torch.float64))
     return output, h_n
 
 
@@ -52,7 +53,7 @@ def _padded_run(
         lstm = _lstm(4, num_layers, bidirectional)
         for length in lengths:
             x = torch.randn(length, INPUT_SIZE, dtype=torch.float64)
-            output, (h_n, _) = lstm(x)
+            output, (h_n, _c_n) = lstm(x)
             outputs.append(output)
             finals.append(h_n)
     padded = torch.zeros(
@@ -64,9 +65,15 @@ def _padded_run(
 
 
 def _describe(num_layers: int, bidirectional: bool, batch: int | None) -> str:
-    kind = "bidirectional" if bidirectional else "unidirectional"
-    data = f"a batch of {batch}" if batch else "an unbatched input"
-    return f"a {num_layers}-layer {kind} LSTM on {data}"
+    if bidirectional and batch:
+        text = _("a {num_layers}-layer bidirectional LSTM on a batch of {batch}")
+    elif bidirectional:
+        text = _("a {num_layers}-layer bidirectional LSTM on an unbatched input")
+    elif batch:
+        text = _("a {num_layers}-layer unidirectional LSTM on a batch of {batch}")
+    else:
+        text = _("a {num_layers}-layer unidirectional LSTM on an unbatched input")
+    return text.format(num_layers=num_layers, batch=batch)
 
 
 def _attempt(name: str, fn: Callable, *args, hint: str = "", by_error=None):
@@ -92,10 +99,19 @@ def _diagnose(
     possible = {m: wrong for m, wrong in known.items() if wrong is not None}
     message = core.find_mistake(got, possible, correct=expected)
     if message:
-        fail(f"{name} for {context}: {message}")
+        fail(
+            _("{name} for {context}: {message}").format(
+                name=name, context=context, message=message
+            )
+        )
     if not core.matches(got, expected):
         explain()
-    core.expect_close(f"{name} for {context}", got, expected, hint)
+    core.expect_close(
+        _("{name} for {context}").format(name=name, context=context),
+        got,
+        expected,
+        hint,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -139,42 +155,62 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
     layers, H = kwargs.get("num_layers", 1), kwargs["hidden_size"]
     N = input_shape[0 if batch_first else 1] if batched else None
     L = input_shape[1 if batch_first else 0]
-    rows = "count the directions too: D·num_layers rows"
+    rows = _("count the directions too: D·num_layers rows")
     if tensor == "output":
-        concatenated = "output concatenates both directions on its last dim: D·H_out"
+        concatenated = _("output concatenates both directions on its last dim: D·H_out")
         hints = [
             (
                 (L, N, D * H) if batch_first else (N, L, D * H),
-                "batch_first decides the layout of output as it does of the input",
+                _("batch_first decides the layout of output as it does of the input"),
             ),
             (
                 (L, 1, D * H),
-                "an unbatched input gives an unbatched output: no N at all",
+                _("an unbatched input gives an unbatched output: no N at all"),
             ),
             ((N, L, H) if batch_first else (L, N, H), concatenated),
             ((L, H), concatenated),
-            ((L, N, layers * H), "output holds the last layer only, not every layer"),
+            (
+                (L, N, layers * H),
+                _("output holds the last layer only, not every layer"),
+            ),
         ]
     else:
         hints = [
             (
                 (D * layers, H),
-                "you dropped N: only an unbatched input drops N from h_0/h_n/c_0/c_n",
+                _(
+                    "you dropped N: only an unbatched input drops N from "
+                    "h_0/h_n/c_0/c_n"
+                ),
             ),
             (
                 (N, D * layers, H),
-                "h_0, c_0, h_n and c_n are never batch-first, whatever batch_first is",
+                _(
+                    "h_0, c_0, h_n and c_n are never batch-first, whatever "
+                    "batch_first is"
+                ),
             ),
-            ((D * layers, 1, H), "an unbatched input has no N anywhere, h_n included"),
+            (
+                (D * layers, 1, H),
+                _("an unbatched input has no N anywhere, h_n included"),
+            ),
             (
                 (layers, N, D * H),
-                "the directions are not concatenated in h_n: one row per layer and "
-                "direction, D·num_layers rows of H_out",
+                _(
+                    "the directions are not concatenated in h_n: one row per layer "
+                    "and direction, D·num_layers rows of H_out"
+                ),
             ),
             ((layers, N, H), rows),
             ((layers, H), rows),
-            ((H,), "h_n keeps its first dimension, D·num_layers, even unbatched"),
-            ((N, H), "h_n keeps its first dimension, D·num_layers, even for one layer"),
+            (
+                (H,),
+                _("h_n keeps its first dimension, D·num_layers, even unbatched"),
+            ),
+            (
+                (N, H),
+                _("h_n keeps its first dimension, D·num_layers, even for one layer"),
+            ),
         ]
     return next((hint for shape, hint in hints if shape == got), "")
 
@@ -182,20 +218,26 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
 def check_predicted_shapes(predicted: dict, keys: Sequence[str]) -> None:
     """Compare `predicted[key]` with the shape the LSTM really gives, for each key."""
     if not isinstance(predicted, dict):
-        fail(f"predicted should be a dict of shapes, got {type(predicted).__name__}")
+        fail(
+            _("predicted should be a dict of shapes, got {got}").format(
+                got=type(predicted).__name__
+            )
+        )
     for key in keys:
         if key not in predicted:
-            fail(f"predicted has no entry {key!r}: fill in every line")
+            fail(
+                _("predicted has no entry {key!r}: fill in every line").format(key=key)
+            )
         got = core.parse_shape(f"predicted[{key!r}]", predicted[key], (5, 3, 20))
         kwargs, input_shape, tensor = SHAPE_QUESTIONS[key]
         expected = _true_shape(kwargs, input_shape, tensor)
         if got != expected:
             hint = _shape_hint(got, kwargs, input_shape, tensor)
-            fail(
-                f"predicted[{key!r}] = {got}, but {tensor} has shape {expected}"
-                + (f" — {hint}" if hint else "")
-            )
-    passed(f"shapes {', '.join(keys)} predicted right")
+            message = _(
+                "predicted[{key!r}] = {got}, but {tensor} has shape {expected}"
+            ).format(key=key, got=got, tensor=tensor, expected=expected)
+            fail(f"{message} — {hint}" if hint else message)
+    passed(_("shapes {keys} predicted right").format(keys=", ".join(keys)))
 
 
 # ---------------------------------------------------------------------------
@@ -205,14 +247,16 @@ BIDIRECTIONAL_OPTIONS = {
     "A": "output[-1, :, :H]",
     "B": "output[-1, :, H:]",
     "C": "output[0, :, H:]",
-    "D": "none of them",
+    "D": N_("none of them"),
 }
 _OPTION_MEANING = {
-    "A": "the last layer's forward direction at its final step, t = L-1",
-    "B": "the last layer's reverse direction at its first step, t = L-1 (it ends "
-    "at t = 0, so this is not its final state; pytorch issue #3587)",
-    "C": "the last layer's reverse direction at its final step, t = 0",
-    "D": "none of the three slices",
+    "A": N_("the last layer's forward direction at its final step, t = L-1"),
+    "B": N_(
+        "the last layer's reverse direction at its first step, t = L-1 (it ends "
+        "at t = 0, so this is not its final state; pytorch issue #3587)"
+    ),
+    "C": N_("the last layer's reverse direction at its final step, t = 0"),
+    "D": N_("none of the three slices"),
 }
 
 
@@ -228,35 +272,46 @@ def _bidirectional_truth(target: str) -> str:
 def _row_meaning(target: str) -> str:
     row = int(target[len("h_n[") : -1]) % 4  # 2 layers x 2 directions
     layer, direction = divmod(row, 2)
-    return (
-        f"row {row} = layer·D + direction: layer {layer}'s "
-        f"{('forward', 'reverse')[direction]} direction"
-    )
+    text = (
+        _("row {row} = layer·D + direction: layer {layer}'s forward direction"),
+        _("row {row} = layer·D + direction: layer {layer}'s reverse direction"),
+    )[direction]
+    return text.format(row=row, layer=layer)
 
 
 def check_bidirectional_choices(equals: dict, targets: Sequence[str]) -> None:
     """`equals[target]` must name the option that equals that row of h_n."""
     if not isinstance(equals, dict):
         fail(
-            f"equals should be a dict like {{'h_n[-1]': 'A'}}, got "
-            f"{type(equals).__name__}"
+            _("equals should be a dict like {example}, got {got}").format(
+                example="{'h_n[-1]': 'A'}", got=type(equals).__name__
+            )
         )
     for target in targets:
         got = str(equals.get(target, "")).strip().upper()
         if got not in BIDIRECTIONAL_OPTIONS:
             fail(
-                f"equals[{target!r}] should be one of 'A', 'B', 'C', 'D', got "
-                f"{equals.get(target)!r}"
+                _(
+                    "equals[{target!r}] should be one of 'A', 'B', 'C', 'D', got "
+                    "{got!r}"
+                ).format(target=target, got=equals.get(target))
             )
         truth = _bidirectional_truth(target)
         if got != truth:
-            fail(
-                f"equals[{target!r}] = {got!r} is not right: {target} is "
-                f"{_row_meaning(target)}, while {got} ({BIDIRECTIONAL_OPTIONS[got]}) "
-                f"is {_OPTION_MEANING[got]}"
-                + (" — output holds the last layer only" if truth == "D" else "")
+            message = _(
+                "equals[{target!r}] = {got!r} is not right: {target} is "
+                "{row}, while {got} ({option}) is {meaning}"
+            ).format(
+                target=target,
+                got=got,
+                row=_row_meaning(target),
+                option=_(BIDIRECTIONAL_OPTIONS[got]),
+                meaning=_(_OPTION_MEANING[got]),
             )
-    passed(f"{', '.join(targets)} located in output")
+            if truth == "D":
+                message += " — " + _("output holds the last layer only")
+            fail(message)
+    passed(_("{targets} located in output").format(targets=", ".join(targets)))
 
 
 # ---------------------------------------------------------------------------
@@ -277,7 +332,7 @@ def check_split_h_n(
     """split_h_n(h_n, num_layers, bidirectional)[layer, direction] must be the row
     layer·D + direction of h_n."""
     for num_layers, bidirectional, batch in cases:
-        _, h_n = _run(seed, num_layers, bidirectional, batch)
+        h_n = _run(seed, num_layers, bidirectional, batch)[1]
         D = 2 if bidirectional else 1
         expected = torch.stack(
             [
@@ -286,29 +341,38 @@ def check_split_h_n(
             ]
         )
         context = _describe(num_layers, bidirectional, batch)
-        causes = ([] if bidirectional else ["bidirectional=False means D = 1"]) + (
-            [] if batch else ["an unbatched h_n is (D·num_layers, H_out), no N"]
+        causes = ([] if bidirectional else [_("bidirectional=False means D = 1")]) + (
+            [] if batch else [_("an unbatched h_n is (D·num_layers, H_out), no N")]
         )
-        hint = f"for {context}: " + "; ".join(causes) if causes else ""
+        hint = (
+            _("for {context}: {causes}").format(
+                context=context, causes="; ".join(causes)
+            )
+            if causes
+            else ""
+        )
         got = _attempt(
             "split_h_n", split_h_n, h_n, num_layers, bidirectional, hint=hint
         )
         core.expect_tensor("split_h_n", got)
         direction_major = h_n.view(D, num_layers, *h_n.shape[1:])
         hints = {
-            tuple(direction_major.shape): "you split direction-first: h_n's rows "
-            "run layer by layer (row = layer·D + direction), so the shape is "
-            "(num_layers, D, …)",
-            (num_layers, 2, *h_n.shape[1:]): "bidirectional=False means one "
-            "direction, D = 1",
+            tuple(direction_major.shape): _(
+                "you split direction-first: h_n's rows "
+                "run layer by layer (row = layer·D + direction), so the shape is "
+                "(num_layers, D, …)"
+            ),
+            (num_layers, 2, *h_n.shape[1:]): _(
+                "bidirectional=False means one direction, D = 1"
+            ),
         }
         if not batch:
-            hints[(num_layers, D, 1, h_n.shape[-1])] = (
+            hints[(num_layers, D, 1, h_n.shape[-1])] = _(
                 "an unbatched h_n has no N: keep h_n.shape[1:] as it is"
             )
         if tuple(got.shape) != tuple(expected.shape):
             core.expect_shape(
-                f"split_h_n for {context}",
+                _("{name} for {context}").format(name="split_h_n", context=context),
                 got,
                 tuple(expected.shape),
                 hints.get(tuple(got.shape), ""),
@@ -318,12 +382,14 @@ def check_split_h_n(
             got,
             expected,
             {
-                "you split direction-first: h_n's rows run layer by layer (row = "
-                "layer·D + direction)": direction_major.transpose(0, 1),
+                _(
+                    "you split direction-first: h_n's rows run layer by layer (row = "
+                    "layer·D + direction)"
+                ): direction_major.transpose(0, 1),
             },
             context,
         )
-    passed("split_h_n puts every row of h_n at [layer, direction]")
+    passed(_("split_h_n puts every row of h_n at [layer, direction]"))
 
 
 def check_final_features(
@@ -347,25 +413,31 @@ def check_final_features(
                 bidirectional,
                 hint=""
                 if batch
-                else "an unbatched h_n is "
-                "(D·num_layers, H_out): concatenate on dim=-1, which works "
-                "batched and unbatched",
+                else _(
+                    "an unbatched h_n is "
+                    "(D·num_layers, H_out): concatenate on dim=-1, which works "
+                    "batched and unbatched"
+                ),
             )
         core.expect_tensor("final_features", got)
         rows = split_h_n_reference(h_n, num_layers, bidirectional)
         known = {
-            "you took the first layer's states; a classifier reads the last layer "
-            "(split[-1])": torch.cat(list(rows[0]), -1) if num_layers > 1 else None,
-            "the directions are swapped: forward first, then reverse, as in "
-            "output's last dimension": torch.cat([h_n[-1], h_n[-2]], -1)
-            if D == 2
-            else None,
-            "h_n[-1] alone is the last layer's reverse direction only: put the "
-            "forward one, h_n[-2], before it": h_n[-1] if D == 2 else None,
-            "you concatenated along the batch: features go side by side on the "
-            "last dimension (dim=-1)": torch.cat(list(rows[-1]), 0)
-            if batch and D == 2
-            else None,
+            _(
+                "you took the first layer's states; a classifier reads the last layer "
+                "(split[-1])"
+            ): torch.cat(list(rows[0]), -1) if num_layers > 1 else None,
+            _(
+                "the directions are swapped: forward first, then reverse, as in "
+                "output's last dimension"
+            ): torch.cat([h_n[-1], h_n[-2]], -1) if D == 2 else None,
+            _(
+                "h_n[-1] alone is the last layer's reverse direction only: put the "
+                "forward one, h_n[-2], before it"
+            ): h_n[-1] if D == 2 else None,
+            _(
+                "you concatenated along the batch: features go side by side on the "
+                "last dimension (dim=-1)"
+            ): torch.cat(list(rows[-1]), 0) if batch and D == 2 else None,
         }
         _diagnose(
             "final_features",
@@ -373,9 +445,11 @@ def check_final_features(
             expected,
             known,
             context,
-            hint="expected the top layer's (forward, reverse) states",
+            hint=_("expected the top layer's (forward, reverse) states"),
         )
-    passed("final_features gives the last layer's final states, forward then reverse")
+    passed(
+        _("final_features gives the last layer's final states, forward then reverse")
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -418,8 +492,11 @@ def _padded_case(seed, lengths, total_length, batch_first, bidirectional) -> _Pa
         h_n,
         torch.tensor(lengths) if isinstance(lengths, tuple) else lengths,
         batch_first,
-        f"lengths {list(lengths)}, padded to L = {total_length}, "
-        f"batch_first={batch_first}",
+        _(
+            "lengths {lengths}, padded to L = {total_length}, batch_first={batch_first}"
+        ).format(
+            lengths=list(lengths), total_length=total_length, batch_first=batch_first
+        ),
     )
 
 
@@ -437,8 +514,10 @@ def _check_padded(name, fn, case: _Padded, expected, known, **hints):
             return
         if core.matches(time_major, expected):
             fail(
-                f"{name} for {case.context}: with batch_first=True, output is "
-                "(N, L, F): time is dim 1, so index there (or transpose first)"
+                _(
+                    "{name} for {context}: with batch_first=True, output is "
+                    "(N, L, F): time is dim 1, so index there (or transpose first)"
+                ).format(name=name, context=case.context)
             )
 
     try:
@@ -465,25 +544,33 @@ def check_last_valid_output(
         expected = output[index - 1, batch]
         full = max(lengths) == total_length  # else index -1 gives pads only
         known = {
-            "you took index -1 of the padded batch: for a sequence shorter than L "
-            "that is a pad (zeros). Take t = lengths[b] - 1": output[-1]
-            if full
-            else None,
-            "you picked pads (zeros): index -1 of the padded batch, or t = lengths[b] "
-            "(off by one), is past a short sequence's end; its last real step is "
-            "t = lengths[b] - 1": torch.zeros_like(expected),
-            "you turned (N, L, F) into (L, N, F) with view or reshape, which mixes "
-            "steps and sequences: use transpose(0, 1)": last_valid_output_reference(
+            _(
+                "you took index -1 of the padded batch: for a sequence shorter than L "
+                "that is a pad (zeros). Take t = lengths[b] - 1"
+            ): output[-1] if full else None,
+            _(
+                "you picked pads (zeros): index -1 of the padded batch, or "
+                "t = lengths[b] (off by one), is past a short sequence's end; its "
+                "last real step is t = lengths[b] - 1"
+            ): torch.zeros_like(expected),
+            _(
+                "you turned (N, L, F) into (L, N, F) with view or reshape, which "
+                "mixes steps and sequences: use transpose(0, 1)"
+            ): last_valid_output_reference(
                 case.shown.view(total_length, len(lengths), -1), index
             )
             if batch_first
             else None,
         }
         by_error = {
-            "IndexError": "off by one? t = lengths[b] is past the end when "
-            "lengths[b] = L: the last real step is t = lengths[b] - 1",
-            "TypeError": "lengths may be a list of ints or a tensor: "
-            "torch.as_tensor(lengths) takes both",
+            "IndexError": _(
+                "off by one? t = lengths[b] is past the end when "
+                "lengths[b] = L: the last real step is t = lengths[b] - 1"
+            ),
+            "TypeError": _(
+                "lengths may be a list of ints or a tensor: "
+                "torch.as_tensor(lengths) takes both"
+            ),
         }
         _check_padded(
             "last_valid_output",
@@ -493,7 +580,7 @@ def check_last_valid_output(
             known,
             by_error=by_error,
         )
-    passed("last_valid_output picks each sequence's last real step")
+    passed(_("last_valid_output picks each sequence's last real step"))
 
 
 def check_bidirectional_features(
@@ -511,18 +598,24 @@ def check_bidirectional_features(
         H = h_n.shape[-1]
         valid = last_valid_output_reference(output, case.lengths)
         known = {
-            "you took output[-1] for the reverse direction: its final state is at "
-            "output[0, :, H:] (pytorch issue #3587)": torch.cat(
-                [valid[:, :H], output[-1, :, H:]], -1
-            ),
-            "you took output[-1] for both directions: the forward one ends at "
-            "t = lengths - 1, the reverse one at t = 0, output[0, :, H:] (pytorch "
-            "issue #3587)": output[-1],
-            "the reverse direction ends at t = 0, not at the last real step (where "
-            "it starts): take output[0, :, H:]": valid,
-            "the forward half comes from the padded last step: take it at "
-            "t = lengths - 1": torch.cat([output[-1, :, :H], output[0, :, H:]], -1),
-            "the directions are swapped: forward first, then reverse": torch.cat(
+            _(
+                "you took output[-1] for the reverse direction: its final state is at "
+                "output[0, :, H:] (pytorch issue #3587)"
+            ): torch.cat([valid[:, :H], output[-1, :, H:]], -1),
+            _(
+                "you took output[-1] for both directions: the forward one ends at "
+                "t = lengths - 1, the reverse one at t = 0, output[0, :, H:] (pytorch "
+                "issue #3587)"
+            ): output[-1],
+            _(
+                "the reverse direction ends at t = 0, not at the last real step "
+                "(where it starts): take output[0, :, H:]"
+            ): valid,
+            _(
+                "the forward half comes from the padded last step: take it at "
+                "t = lengths - 1"
+            ): torch.cat([output[-1, :, :H], output[0, :, H:]], -1),
+            _("the directions are swapped: forward first, then reverse"): torch.cat(
                 [output[0, :, H:], valid[:, :H]], -1
             ),
         }
@@ -532,4 +625,4 @@ def check_bidirectional_features(
             _check_padded(
                 "bidirectional_features", bidirectional_features, case, expected, known
             )
-    passed("bidirectional_features equals the packed run's final states")
+    passed(_("bidirectional_features equals the packed run's final states"))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from autograder.i18n import _
 from lstm_ref import functional as ref
 
 from . import core
@@ -50,29 +51,40 @@ def _not_carried(x, params, state, batch_first):
 
 def _output_mistakes(x, params, state, batch_first, expected) -> list:
     """(message, wrong output) pairs for the output tensor."""
-    _, (h_n, _) = expected
+    h_n = expected[1][0]
     time_dim = 1 if batch_first else 0
     flipped = reference_lstm_layer(x.flip(time_dim), params, state, batch_first)[0]
-    backwards = "time runs backwards: step t = 1 first, up to t = L"
+    backwards = _("time runs backwards: step t = 1 first, up to t = L")
     transposed = (
-        "with batch_first=True the output is (N, L, H) too: batch_first applies to "
-        "the input and the output"
+        _(
+            "with batch_first=True the output is (N, L, H) too: batch_first applies "
+            "to the input and the output"
+        )
         if batch_first
-        else "output is (L, N, H) when batch_first=False: transpose only when "
-        "batch_first is True"
+        else _(
+            "output is (L, N, H) when batch_first=False: transpose only when "
+            "batch_first is True"
+        )
     )
     return [
         (
-            "the state is not carried from step to step: feed each step the (h, c) "
-            "that the previous step returned, not the initial state",
+            _(
+                "the state is not carried from step to step: feed each step the "
+                "(h, c) that the previous step returned, not the initial state"
+            ),
             _not_carried(x, params, state, batch_first),
         ),
         (
-            "output should hold h_t of every time step, not only the last one "
-            "(that is h_n)",
+            _(
+                "output should hold h_t of every time step, not only the last one "
+                "(that is h_n)"
+            ),
             h_n,
         ),
-        ("output should hold h_t of every time step, not only the last one", h_n[0]),
+        (
+            _("output should hold h_t of every time step, not only the last one"),
+            h_n[0],
+        ),
         (backwards, flipped),
         (backwards, flipped.flip(time_dim)),
         (transposed, expected[0].transpose(0, 1)),
@@ -80,14 +92,14 @@ def _output_mistakes(x, params, state, batch_first, expected) -> list:
 
 
 def _state_hint(N: int, batch_first: bool) -> str:
-    hint = (
+    hint = _(
         "h_n and c_n are (num_layers, N, H) = (1, N, H), like nn.LSTM's: keep the "
         "layer dimension and the batch dimension"
     )
     if N == 1:
-        hint += " (even when N = 1: don't squeeze)"
+        hint += " " + _("(even when N = 1: don't squeeze)")
     if batch_first:
-        hint += "; batch_first never applies to the state"
+        hint += "; " + _("batch_first never applies to the state")
     return hint
 
 
@@ -96,26 +108,37 @@ def _compare_layer(got, expected, x, params, state, batch_first, case: str) -> N
     output, hc = core.expect_pair(name, got, "output", "(h_n, c_n)")
     if not (isinstance(hc, tuple | list) and len(hc) == 2):
         core.fail(
-            f"{name} should return (output, (h_n, c_n)): its second item "
-            f"should be the pair (h_n, c_n), got {core.describe(hc)}"
+            _(
+                "{name} should return (output, (h_n, c_n)): its second item "
+                "should be the pair (h_n, c_n), got {got}"
+            ).format(name=name, got=core.describe(hc))
         )
     h_n, c_n = hc
     exp_out, (exp_h, exp_c) = expected
     known = _output_mistakes(x, params, state, batch_first, expected)
     mistake = core.find_mistake(output, known, correct=exp_out)
     if mistake:
-        core.fail(f"{name}: output is wrong — {mistake}")
+        core.fail(
+            _("{name}: output is wrong — {mistake}").format(name=name, mistake=mistake)
+        )
     core.expect_close(f"{name}: output", output, exp_out)
     N = exp_h.shape[1]
     for label, got_s, exp_s in (("h_n", h_n, exp_h), ("c_n", c_n, exp_c)):
         core.expect_tensor(f"{name}: {label}", got_s)
         if tuple(got_s.shape) != tuple(exp_s.shape) and got_s.numel() == exp_s.numel():
             core.fail(
-                f"{name}: {label} has shape {tuple(got_s.shape)}, "
-                f"expected {tuple(exp_s.shape)} — {_state_hint(N, batch_first)}"
+                _(
+                    "{name}: {label} has shape {shape}, expected {expected} — {hint}"
+                ).format(
+                    name=name,
+                    label=label,
+                    shape=tuple(got_s.shape),
+                    expected=tuple(exp_s.shape),
+                    hint=_state_hint(N, batch_first),
+                )
             )
         core.expect_close(
-            f"{name}: {label}", got_s, exp_s, "the state after the last step"
+            f"{name}: {label}", got_s, exp_s, _("the state after the last step")
         )
 
 
@@ -135,13 +158,14 @@ def check_lstm_layer(
     x = torch.randn(L, N, input_size, generator=g, dtype=torch.float64)
     state = tuple(
         torch.randn(1, N, hidden_size, generator=g, dtype=torch.float64)
-        for _ in range(2)
+        for _i in range(2)
     )
+    x_bf = x.transpose(0, 1).contiguous()
     cases = [
-        ("time-major, given state", x, state, False),
-        ("batch_first=True, given state", x.transpose(0, 1).contiguous(), state, True),
-        ("time-major, state=None", x, None, False),
-        ("batch_first=True, state=None", x.transpose(0, 1).contiguous(), None, True),
+        (_("time-major, given state"), x, state, False),
+        (_("batch_first=True, given state"), x_bf, state, True),
+        (_("time-major, state=None"), x, None, False),
+        (_("batch_first=True, state=None"), x_bf, None, True),
     ]
     with core.using(lstm_layer, lstm_cell=ref.lstm_cell), core.default_dtype():
         for case, xc, st, bf in cases:
@@ -156,18 +180,20 @@ def check_lstm_layer(
                     core.fail(f"{error} — {_zero_state_hint(N, hidden_size)}")
                 raise
     core.passed(
-        f"lstm_layer matches one nn.LSTM layer (L={L}, N={N}, "
-        f"H_in={input_size}, H={hidden_size}), time-major and batch_first, "
-        f"with and without a state"
+        _(
+            "lstm_layer matches one nn.LSTM layer (L={L}, N={N}, "
+            "H_in={input_size}, H={hidden_size}), time-major and batch_first, "
+            "with and without a state"
+        ).format(L=L, N=N, input_size=input_size, hidden_size=hidden_size)
     )
 
 
 def _zero_state_hint(N: int, hidden_size: int) -> str:
-    return (
-        f"with state=None the layer starts from h_0 = c_0 = zeros of shape "
-        f"(1, N, hidden_size) = (1, {N}, {hidden_size}): take N from x after "
-        f"handling batch_first, and hidden_size from weight_hh"
-    )
+    return _(
+        "with state=None the layer starts from h_0 = c_0 = zeros of shape "
+        "(1, N, hidden_size) = (1, {N}, {hidden_size}): take N from x after "
+        "handling batch_first, and hidden_size from weight_hh"
+    ).format(N=N, hidden_size=hidden_size)
 
 
 # --- predict before you run ------------------------------------------------------
@@ -192,21 +218,27 @@ def _shape_hints(
     """Wrong predictions a learner is likely to write, with the reason."""
     N, L, H = batch, length, hidden_size
     if key == "output":
+        every_step = _("output holds every time step: (N, L, H)")
         return {
-            (L, N, H): "batch_first=True applies to the output too: (N, L, H)",
-            (N, H): "output holds every time step: (N, L, H)",
-            (1, N, H): "output holds every time step: (N, L, H)",
-            (N, L, input_size): "the output has hidden_size features",
+            (L, N, H): _("batch_first=True applies to the output too: (N, L, H)"),
+            (N, H): every_step,
+            (1, N, H): every_step,
+            (N, L, input_size): _("the output has hidden_size features"),
         }
     state = "h_n" if key == "h_n" else "c_0"
-    return {
-        (N, 1, H): f"batch_first never applies to {state}: it stays (num_layers, N, H)",
-        (N, H): f"{state} keeps a first axis for the layers (num_layers = 1): keep "
-        f"the layer dimension",
-        (1, H): f"{state} keeps its batch dimension",
-        (H,): f"{state} keeps its layer and batch dimensions",
-        (N, L, H): f"{state} is one state per sequence, not one per step",
+    hints = {
+        (N, 1, H): _(
+            "batch_first never applies to {state}: it stays (num_layers, N, H)"
+        ),
+        (N, H): _(
+            "{state} keeps a first axis for the layers (num_layers = 1): keep "
+            "the layer dimension"
+        ),
+        (1, H): _("{state} keeps its batch dimension"),
+        (H,): _("{state} keeps its layer and batch dimensions"),
+        (N, L, H): _("{state} is one state per sequence, not one per step"),
     }
+    return {shape: hint.format(state=state) for shape, hint in hints.items()}
 
 
 @core.forked_rng()
@@ -218,33 +250,42 @@ def check_predicted_shapes(
     "c_0" is the initial state one would pass (shaped like c_n)."""
     if not isinstance(predicted, dict):
         core.fail(
-            f"predicted should be a dict of shapes, got {core.describe(predicted)}"
+            _("predicted should be a dict of shapes, got {got}").format(
+                got=core.describe(predicted)
+            )
         )
     truth = _true_shapes(batch, length, input_size, hidden_size)
     for key in keys:
         if key not in predicted:
             core.fail(
-                f'predicted["{key}"] is missing: add your prediction as a '
-                f"tuple of ints such as (2, 7, 5)"
+                _(
+                    'predicted["{key}"] is missing: add your prediction as a '
+                    "tuple of ints such as (2, 7, 5)"
+                ).format(key=key)
             )
         got = core.parse_shape(f'predicted["{key}"]', predicted[key])
         if got != truth[key]:
             hint = _shape_hints(key, batch, length, input_size, hidden_size).get(
                 got,
-                "work it out from the documentation's (num_layers, N, H) and "
-                "(N, L, H) forms",
+                _(
+                    "work it out from the documentation's (num_layers, N, H) and "
+                    "(N, L, H) forms"
+                ),
             )
             core.fail(
-                f'predicted["{key}"] = {got}, but torch gives {truth[key]} — {hint}'
+                _(
+                    'predicted["{key}"] = {got}, but torch gives {truth} — {hint}'
+                ).format(key=key, got=got, truth=truth[key], hint=hint)
             )
-    core.passed(", ".join(f"{key} {truth[key]}" for key in keys) + " as predicted")
+    shapes = ", ".join(f"{key} {truth[key]}" for key in keys)
+    core.passed(_("{shapes} as predicted").format(shapes=shapes))
 
 
 # --- reading the last step ----------------------------------------------------------
 
 
 def _recall_expected(model, x) -> Tensor:
-    output, _ = model.rnn(x)
+    output = model.rnn(x)[0]
     last = output[:, -1] if model.rnn.batch_first else output[-1]
     return model.head(last)
 
@@ -277,7 +318,7 @@ def check_recall_net(
             with torch.no_grad(), core.default_dtype():
                 expected = _recall_expected(model, x)
                 got = core.call("Recaller.forward", model, x)
-                output, _ = model.rnn(x)
+                output = model.rnn(x)[0]
             what = (
                 f"Recaller(nn.{cls.__name__}(..., num_layers={num_layers}, "
                 f"batch_first={batch_first}))"
@@ -285,36 +326,44 @@ def check_recall_net(
             last_time_major, last_batch_first = output[-1], output[:, -1]
             first = output[:, 0] if batch_first else output[0]
             known = {
-                "output[-1] (the last time step only when batch_first=False)": (
+                _("output[-1] (the last time step only when batch_first=False)"): (
                     model.head(last_time_major)
                 ),
-                "output[:, -1] (the last time step only when batch_first=True)": (
+                _("output[:, -1] (the last time step only when batch_first=True)"): (
                     model.head(last_batch_first)
                 ),
-                "the first time step": model.head(first),
-                "every time step": model.head(output),
+                _("the first time step"): model.head(first),
+                _("every time step"): model.head(output),
             }
             layout = (
-                "(N, L, H): take output[:, -1]"
+                _("(N, L, H): take output[:, -1]")
                 if batch_first
-                else "(L, N, H): take output[-1]"
+                else _("(L, N, H): take output[-1]")
             )
             label = core.find_mistake(got, known, correct=expected)
             if label:
                 core.fail(
-                    f"{what} returned the logits of {label} — with "
-                    f"batch_first={batch_first} the output is {layout}"
+                    _(
+                        "{what} returned the logits of {label} — with "
+                        "batch_first={batch_first} the output is {layout}"
+                    ).format(
+                        what=what, label=label, batch_first=batch_first, layout=layout
+                    )
                 )
             core.expect_close(
-                f"{what}(x) logits",
+                _("{what}(x) logits").format(what=what),
                 got,
                 expected,
-                f"logits are head(h of the last time step), shape (N, "
-                f"num_classes) = ({N}, {num_classes})",
+                _(
+                    "logits are head(h of the last time step), shape (N, "
+                    "num_classes) = ({N}, {num_classes})"
+                ).format(N=N, num_classes=num_classes),
             )
     core.passed(
-        f"Recaller reads the last time step for batch_first=True and False "
-        f"({', '.join(kinds)}, {num_layers} layer(s))"
+        _(
+            "Recaller reads the last time step for batch_first=True and False "
+            "({kinds}, {num_layers} layer(s))"
+        ).format(kinds=", ".join(kinds), num_layers=num_layers)
     )
 
 
@@ -353,12 +402,21 @@ def check_cell_state_jacobian_norm(
         if abs(got - expected) <= 1e-8 + 1e-6 * abs(expected):
             continue
         core.fail(
-            f"{name}(lstm, x of length {T}) = {got:.6g}, expected "
-            f"{expected:.6g} — {_jacobian_hint(lstm, x, got)}"
+            _(
+                "{name}(lstm, x of length {T}) = {got:.6g}, expected "
+                "{expected:.6g} — {hint}"
+            ).format(
+                name=name,
+                T=T,
+                got=got,
+                expected=expected,
+                hint=_jacobian_hint(lstm, x, got),
+            )
         )
     core.passed(
-        f"{name} matches autograd's Jacobian ∂c_T/∂c_0 (T = "
-        f"{', '.join(map(str, lengths))})"
+        _("{name} matches autograd's Jacobian ∂c_T/∂c_0 (T = {lengths})").format(
+            name=name, lengths=", ".join(map(str, lengths))
+        )
     )
 
 
@@ -371,29 +429,30 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
         return lstm(steps, (h_0, c_0))[1]
 
     jac = _jacobian_norm
+    too_few = _("one step too few ({steps}): T = len(x), every step counts")
     return {
-        "you differentiated h_T, not the cell state c_T (take c_n)": jac(
+        _("you differentiated h_T, not the cell state c_T (take c_n)"): jac(
             lambda c: state(zeros, c)[0], zeros
         ),
-        "you measured ∂h_T/∂h_0: the question is ∂c_T/∂c_0": jac(
+        _("you measured ∂h_T/∂h_0: the question is ∂c_T/∂c_0"): jac(
             lambda h: state(h, zeros)[0], zeros
         ),
-        "that is the gradient of c_T.sum(), a vector, not the Jacobian matrix "
-        "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)": jac(
-            lambda c: state(zeros, c)[1].sum(), zeros
-        ),
-        "evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones": jac(
+        _(
+            "that is the gradient of c_T.sum(), a vector, not the Jacobian matrix "
+            "∂c_T/∂c_0 (use torch.autograd.functional.jacobian)"
+        ): jac(lambda c: state(zeros, c)[1].sum(), zeros),
+        _("evaluate the Jacobian at c_0 = 0 (and h_0 = 0), not at ones"): jac(
             lambda c: state(zeros, c)[1], ones
         ),
-        "h_0 is ones: evaluate at h_0 = 0 as well as c_0 = 0": jac(
+        _("h_0 is ones: evaluate at h_0 = 0 as well as c_0 = 0"): jac(
             lambda c: state(ones, c)[1], zeros
         ),
-        "one step too few (x[1:]): T = len(x), every step counts": (
+        too_few.format(steps="x[1:]"): (
             jac(lambda c: state(zeros, c, x[1:])[1], zeros)
             if len(x) > 1
             else float("nan")
         ),
-        "one step too few (x[:-1]): T = len(x), every step counts": (
+        too_few.format(steps="x[:-1]"): (
             jac(lambda c: state(zeros, c, x[:-1])[1], zeros)
             if len(x) > 1
             else float("nan")
@@ -403,7 +462,7 @@ def _jacobian_variants(lstm: nn.LSTM, x: Tensor) -> dict:
 
 def _jacobian_hint(lstm: nn.LSTM, x: Tensor, got: float) -> str:
     hint = core.find_mistake(got, _jacobian_variants(lstm, x))
-    return hint or (
+    return hint or _(
         "differentiate c_n of lstm(x, (h_0, c_0)) with respect to c_0 "
         "(torch.autograd.functional.jacobian) and take the Frobenius norm"
     )
@@ -415,7 +474,7 @@ def _jacobian_hint(lstm: nn.LSTM, x: Tensor, got: float) -> str:
 def _bias_names(lstm: nn.LSTM) -> list[tuple[str, str]]:
     return [
         (name, name.replace("bias_ih", "bias_hh"))
-        for name, _ in lstm.named_parameters()
+        for name, _p in lstm.named_parameters()
         if name.startswith("bias_ih")
     ]
 
@@ -445,31 +504,41 @@ def check_forget_bias(
     params = dict(lstm.named_parameters())
     if set(params) != set(before):
         core.fail(
-            f"{what} changed which parameters the LSTM has: set entries of the "
-            f"existing bias tensors in place (under torch.no_grad())"
+            _(
+                "{what} changed which parameters the LSTM has: set entries of the "
+                "existing bias tensors in place (under torch.no_grad())"
+            ).format(what=what)
         )
     H = hidden_size
     f = slice(H, 2 * H)
     chunks = {
-        "input gate i": slice(0, H),
-        "candidate g": slice(2 * H, 3 * H),
-        "output gate o": slice(3 * H, 4 * H),
+        _("input gate i"): slice(0, H),
+        _("candidate g"): slice(2 * H, 3 * H),
+        _("output gate o"): slice(3 * H, 4 * H),
     }
     for name, p in params.items():
         if not isinstance(p, nn.Parameter) or not p.requires_grad:
             core.fail(
-                f"{what}: {name} is no longer a trainable nn.Parameter — change "
-                f"its entries in place inside torch.no_grad()"
+                _(
+                    "{what}: {name} is no longer a trainable nn.Parameter — change "
+                    "its entries in place inside torch.no_grad()"
+                ).format(what=what, name=name)
             )
         if name.startswith("weight") and not torch.equal(p.detach(), before[name]):
-            core.fail(f"{what} changed {name}: only the biases should change")
+            core.fail(
+                _("{what} changed {name}: only the biases should change").format(
+                    what=what, name=name
+                )
+            )
         if name.startswith("bias"):
             for gate, chunk in chunks.items():
                 if not torch.equal(p.detach()[chunk], before[name][chunk]):
                     core.fail(
-                        f"{what} changed the {gate} chunk of {name} — torch "
-                        f"stacks the gates in the order i, f, g, o, so the "
-                        f"forget gate is rows [H:2H] = [{H}:{2 * H}]"
+                        _(
+                            "{what} changed the {gate} chunk of {name} — torch "
+                            "stacks the gates in the order i, f, g, o, so the "
+                            "forget gate is rows [H:2H] = [{H}:{H2}]"
+                        ).format(what=what, gate=gate, name=name, H=H, H2=2 * H)
                     )
     for ih, hh in _bias_names(lstm):
         total = (params[ih] + params[hh]).detach()[f]
@@ -477,32 +546,46 @@ def check_forget_bias(
             continue
         if torch.allclose(total, torch.full_like(total, 2 * value)):
             core.fail(
-                f"{what}: {ih} + {hh} is {2 * value:g} on the forget chunk — "
-                f"torch adds both bias vectors, so setting both to {value:g} "
-                f"doubles it; set {ih}'s forget chunk to {value:g} and {hh}'s "
-                f"to 0"
+                _(
+                    "{what}: {ih} + {hh} is {double:g} on the forget chunk — "
+                    "torch adds both bias vectors, so setting both to {value:g} "
+                    "doubles it; set {ih}'s forget chunk to {value:g} and {hh}'s "
+                    "to 0"
+                ).format(what=what, ih=ih, hh=hh, double=2 * value, value=value)
             )
         if torch.equal(params[ih].detach()[f], before[ih][f]):
             core.fail(
-                f"{what} left {ih}'s forget chunk as it was — set the forget "
-                f"bias in every layer and direction (iterate over "
-                f"lstm.named_parameters(), not only the _l0 names)"
+                _(
+                    "{what} left {ih}'s forget chunk as it was — set the forget "
+                    "bias in every layer and direction (iterate over "
+                    "lstm.named_parameters(), not only the _l0 names)"
+                ).format(what=what, ih=ih)
             )
         if torch.allclose(params[ih].detach()[f], torch.full_like(total, value)):
             core.fail(
-                f"{what}: {ih}'s forget chunk is {value:g} but {hh}'s is not 0, "
-                f"so the gate's total bias {ih} + {hh} is not {value:g}"
+                _(
+                    "{what}: {ih}'s forget chunk is {value:g} but {hh}'s is not 0, "
+                    "so the gate's total bias {ih} + {hh} is not {value:g}"
+                ).format(what=what, ih=ih, hh=hh, value=value)
             )
         core.fail(
-            f"{what}: {ih} + {hh} on the forget chunk [{H}:{2 * H}] should be "
-            f"{value:g} everywhere, got {total.tolist()}"
+            _(
+                "{what}: {ih} + {hh} on the forget chunk [{H}:{H2}] should be "
+                "{value:g} everywhere, got {got}"
+            ).format(
+                what=what, ih=ih, hh=hh, H=H, H2=2 * H, value=value, got=total.tolist()
+            )
         )
     if returned is not lstm:
         core.fail(
-            f"{what} returned {core.describe(returned)}: return lstm itself, "
-            f"so that `lstm = init_forget_bias(nn.LSTM(...), 1.0)` works"
+            _(
+                "{what} returned {got}: return lstm itself, "
+                "so that `lstm = init_forget_bias(nn.LSTM(...), 1.0)` works"
+            ).format(what=what, got=core.describe(returned))
         )
     core.passed(
-        f"forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
-        f"and direction; nothing else changed"
+        _(
+            "forget bias b_ih + b_hh = {value:g} on rows [H:2H] of every layer "
+            "and direction; nothing else changed"
+        ).format(value=value)
     )

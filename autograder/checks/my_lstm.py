@@ -15,9 +15,11 @@ from __future__ import annotations
 import torch
 
 import lstm_ref.functional
+from autograder.i18n import _
 
 from . import core
 from .nn_lstm_parameters import (
+    WRONG_ORDER,
     Config,
     _configs,
     _diff_state_dict,
@@ -42,12 +44,16 @@ def _build(MyLSTM, config: Config, seed: int):
     ref = torch.nn.LSTM(**config.kwargs, dtype=torch.float64)
     mine = core.call(f"MyLSTM({config.arguments})", MyLSTM, **config.kwargs)
     if not isinstance(mine, torch.nn.Module):
-        core.fail("MyLSTM should subclass nn.Module")
+        core.fail(_("MyLSTM should subclass nn.Module"))
     names = {n: tuple(p.shape) for n, p in mine.named_parameters()}
     expected = {n: tuple(p.shape) for n, p in ref.named_parameters()}
     problem = _diff_state_dict(names, expected, config)
-    if problem and not problem.startswith("right entries"):
-        core.fail(f"MyLSTM's parameters for {config}: {problem}")
+    if problem and problem != _(WRONG_ORDER):  # the order does not matter here
+        core.fail(
+            _("MyLSTM's parameters for {config}: {problem}").format(
+                config=config, problem=problem
+            )
+        )
     _check_init(mine, config)
     mine.to(torch.float64)
     mine.load_state_dict(ref.state_dict())
@@ -64,10 +70,18 @@ def _check_init(module, config: Config) -> None:
         narrow = p.numel() >= 16 and float(p.max() - p.min()) < bound / 2
         if float(p.abs().max()) > bound * (1 + 1e-6) or narrow:
             core.fail(
-                f"MyLSTM({config.arguments}).{name} spans [{float(p.min()):.3g}, "
-                f"{float(p.max()):.3g}] — initialise every parameter from "
-                f"U(-1/√H, 1/√H) = U(-{bound:.3g}, {bound:.3g}), like torch: "
-                "torch.empty(shape).uniform_(-bound, bound)"
+                _(
+                    "MyLSTM({arguments}).{name} spans [{low:.3g}, {high:.3g}] — "
+                    "initialise every parameter from "
+                    "U(-1/√H, 1/√H) = U(-{bound:.3g}, {bound:.3g}), like torch: "
+                    "torch.empty(shape).uniform_(-bound, bound)"
+                ).format(
+                    arguments=config.arguments,
+                    name=name,
+                    low=float(p.min()),
+                    high=float(p.max()),
+                    bound=bound,
+                )
             )
 
 
@@ -92,14 +106,22 @@ def _run(module, x, hx, seed: int, config: Config):
     except core.CheckFailed as error:
         if "Double" in str(error) or "dtype" in str(error):
             core.fail(
-                f"MyLSTM failed for {config} in float64: {error} — create "
-                "tensors with x.new_zeros(...) so they take the input's dtype"
+                _(
+                    "MyLSTM failed for {config} in float64: {error} — create "
+                    "tensors with x.new_zeros(...) so they take the input's dtype"
+                ).format(config=config, error=error)
             )
-        core.fail(f"MyLSTM failed for {config} — {config.hint}: {error}")
+        core.fail(
+            _("MyLSTM failed for {config} — {hint}: {error}").format(
+                config=config, hint=config.hint, error=error
+            )
+        )
     output, state = core.expect_pair("MyLSTM.forward", result, "output", "(h_n, c_n)")
-    h_n, c_n = core.expect_pair("MyLSTM.forward's second result", state, "h_n", "c_n")
+    h_n, c_n = core.expect_pair(
+        _("MyLSTM.forward's second result"), state, "h_n", "c_n"
+    )
     for name, value in (("output", output), ("h_n", h_n), ("c_n", c_n)):
-        core.expect_tensor(f"MyLSTM's {name}", value)
+        core.expect_tensor(_("MyLSTM's {name}").format(name=name), value)
     return output, h_n, c_n
 
 
@@ -121,41 +143,41 @@ def _diagnose(config, got, want, ref, x, hx) -> str:
     (out, h_n, c_n), (out_r, h_r, c_r) = got, want
     H_out = config.H_out
     if tuple(out.shape) != tuple(out_r.shape):
-        return (
-            f"output has shape {tuple(out.shape)}, expected {tuple(out_r.shape)}"
+        return _(
+            "output has shape {shape}, expected {expected}"
             " — output is (L, N, D·H_out), or (N, L, D·H_out) with batch_first"
-        )
+        ).format(shape=tuple(out.shape), expected=tuple(out_r.shape))
+    states_batch_first = _("batch_first never changes h_0/c_0/h_n/c_n")
     for name, g, w in (("h_n", h_n, h_r), ("c_n", c_n, c_r)):
         if tuple(g.shape) != tuple(w.shape):
             if tuple(g.shape) == tuple(w.transpose(0, 1).shape):
-                cause = "batch_first never changes h_0/c_0/h_n/c_n"
+                cause = states_batch_first
             elif name == "c_n" and g.shape[-1] == H_out != config.H:
-                cause = "proj_size shrinks h only: c keeps hidden_size"
+                cause = _("proj_size shrinks h only: c keeps hidden_size")
             else:
-                cause = "h_n/c_n are (D·num_layers, N, H_out / H)"
-            return (
-                f"{name} has shape {tuple(g.shape)}, expected {tuple(w.shape)} — "
-                f"{cause}"
+                cause = _("h_n/c_n are (D·num_layers, N, H_out / H)")
+            return _("{name} has shape {shape}, expected {expected} — {cause}").format(
+                name=name, shape=tuple(g.shape), expected=tuple(w.shape), cause=cause
             )
     if config.kwargs.get("batch_first") and core.matches(
         h_n, h_r.transpose(0, 1).reshape(h_r.shape)
     ):
-        return "batch_first never changes h_0/c_0/h_n/c_n"
+        return states_batch_first
     if config.D == 2:
         fw, rv = _time_major(out_r, config).split(H_out, dim=-1)
         mine = _time_major(out, config)
         if core.matches(mine, torch.cat([fw, rv.flip(0)], -1)):
-            return (
+            return _(
                 "the reverse direction's outputs are stored in the order it "
                 "computed them (t = L-1 … 0): flip them back to time order"
             )
         if core.matches(mine, torch.cat([rv, fw], -1)):
-            return (
+            return _(
                 "concatenation order: output is cat([forward, reverse], dim=-1), "
                 "forward first"
             )
         if config.layers > 1 and core.matches(h_n, _swap_state_order(h_r, config)):
-            return (
+            return _(
                 "h_n order: index layer·D + direction "
                 "(h_n.view(num_layers, D, N, H_out))"
             )
@@ -164,7 +186,7 @@ def _diagnose(config, got, want, ref, x, hx) -> str:
             with torch.no_grad(), core.quiet():
                 out_s = ref(x, swapped)[0]
             if core.matches(out, out_s):
-                return (
+                return _(
                     "h_0/c_0 are indexed layer·D + direction: state k·D + d "
                     "belongs to layer k, direction d"
                 )
@@ -177,18 +199,20 @@ def _diagnose_one_layer(MyLSTM, config: Config, seed: int) -> str:
     single = Config({**kwargs, "num_layers": 1}, config.input_shape)
     ref, mine = _build(MyLSTM, single, seed)
     ref.eval(), mine.eval()
-    x, _ = _inputs(single, seed + 1, False)
+    x = _inputs(single, seed + 1, False)[0]
     got = _run(mine, x, None, seed, single)
     with torch.no_grad(), core.quiet():
         out_r, (h_r, c_r) = ref(x)
     want = (out_r, h_r, c_r)
     if all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
-        return (
+        return _(
             "with num_layers=1 the same configuration is right, so the stacking "
             "is wrong: layer k > 0 reads layer k-1's concatenated output "
             "(D·H_out features) and starts from state k·D + d"
         )
-    return f"already with num_layers=1: {_diagnose(single, got, want, ref, x, None)}"
+    return _("already with num_layers=1: {cause}").format(
+        cause=_diagnose(single, got, want, ref, x, None)
+    )
 
 
 def check_my_lstm(MyLSTM, configs: list[dict] | None = None, seed: int = 0) -> None:
@@ -213,14 +237,16 @@ def check_my_lstm(MyLSTM, configs: list[dict] | None = None, seed: int = 0) -> N
                     out_r, (h_r, c_r) = ref(x, hx)
                 want = (out_r, h_r, c_r)
                 if not all(core.matches(g, w) for g, w in zip(got, want, strict=True)):
-                    state = "given (h_0, c_0)" if with_state else "no initial state"
+                    state = (
+                        _("given (h_0, c_0)") if with_state else _("no initial state")
+                    )
                     if not all(
                         core.matches(g, w)
                         for g, w in zip(
                             got, _run(mine, x, hx, s + 1, config), strict=True
                         )
                     ):
-                        cause = (
+                        cause = _(
                             "in eval mode MyLSTM gives different results under "
                             "different seeds: dropout applied in eval mode — "
                             "pass self.training to F.dropout"
@@ -230,19 +256,23 @@ def check_my_lstm(MyLSTM, configs: list[dict] | None = None, seed: int = 0) -> N
                         if cause == config.hint and config.layers > 1:
                             cause = _diagnose_one_layer(MyLSTM, config, s)
                     core.fail(
-                        f"MyLSTM differs from {config}, eval mode, {state}: {cause}"
+                        _(
+                            "MyLSTM differs from {config}, eval mode, {state}: {cause}"
+                        ).format(config=config, state=state, cause=cause)
                     )
             if config.kwargs.get("dropout"):
                 _check_training(config, ref, mine, s)
     core.passed(
-        f"MyLSTM matches nn.LSTM (float64, atol 1e-8) in {len(configs)} configurations"
+        _(
+            "MyLSTM matches nn.LSTM (float64, atol 1e-8) in {count} configurations"
+        ).format(count=len(configs))
     )
 
 
 def _check_training(config: Config, ref, mine, seed: int) -> None:
     """Training mode: dropout between layers, torch's masks under the same seed."""
     ref.train(), mine.train()
-    x, _ = _inputs(config, seed + 2, False)
+    x = _inputs(config, seed + 2, False)[0]
     out, h_n, c_n = _run(mine, x, None, seed, config)
     torch.manual_seed(seed)
     with torch.no_grad(), core.quiet():
@@ -250,27 +280,42 @@ def _check_training(config: Config, ref, mine, seed: int) -> None:
     ref.eval(), mine.eval()
     if all(core.matches(g, w) for g, w in ((out, out_r), (h_n, h_r), (c_n, c_r))):
         return
-    prefix = f"MyLSTM differs from {config} in training mode: "
+
+    def differs(cause: str):
+        core.fail(
+            _("MyLSTM differs from {config} in training mode: {cause}").format(
+                config=config, cause=cause
+            )
+        )
+
     with torch.no_grad(), core.quiet():
         out_e, (h_e, c_e) = ref(x)
     D = config.D
     if bool((out == 0).any()):
-        core.fail(
-            prefix + "the output has exact zeros — dropout acts between layers, "
-            "never after the last one"
+        differs(
+            _(
+                "the output has exact zeros — dropout acts between layers, "
+                "never after the last one"
+            )
         )
     if core.matches(out, out_e):
-        core.fail(
-            prefix + "the output equals eval mode — apply dropout to every "
-            "layer's output but the last when self.training is True"
+        differs(
+            _(
+                "the output equals eval mode — apply dropout to every "
+                "layer's output but the last when self.training is True"
+            )
         )
     if not core.matches(h_n[:D], h_e[:D]):
-        core.fail(
-            prefix + "layer 0's final state changed — dropout acts on a layer's "
-            "output on its way to the next layer, never inside the recurrence"
+        differs(
+            _(
+                "layer 0's final state changed — dropout acts on a layer's "
+                "output on its way to the next layer, never inside the recurrence"
+            )
         )
-    core.fail(
-        prefix + "use F.dropout(x, self.dropout, self.training) once per layer "
-        "boundary, on the concatenated output, so your masks are torch's "
-        "under the same seed"
+    differs(
+        _(
+            "use F.dropout(x, self.dropout, self.training) once per layer "
+            "boundary, on the concatenated output, so your masks are torch's "
+            "under the same seed"
+        )
     )

@@ -18,6 +18,7 @@ import torch
 
 import lstm_ref.functional
 import lstm_ref.shapes
+from autograder.i18n import N_, _
 
 from . import core
 
@@ -69,34 +70,42 @@ class Config:
         and nothing more specific was found."""
         kw, rules = self.kwargs, []
         if self.layers > 1:
-            rules.append("layer k > 0 reads layer k-1's output, D·H_out features")
+            rules.append(_("layer k > 0 reads layer k-1's output, D·H_out features"))
         if self.D == 2:
             rules.append(
-                "the reverse direction has its own _reverse parameters, "
-                "runs t = L-1 … 0 and its outputs go back in time order"
+                _(
+                    "the reverse direction has its own _reverse parameters, "
+                    "runs t = L-1 … 0 and its outputs go back in time order"
+                )
             )
         if self.H_out != self.H:
             rules.append(
-                "proj_size: h shrinks to P (weight_hh is (4H, P)), c keeps "
-                "H, weight_hr is (P, H)"
+                _(
+                    "proj_size: h shrinks to P (weight_hh is (4H, P)), c keeps "
+                    "H, weight_hr is (P, H)"
+                )
             )
         if not kw.get("bias", True):
-            rules.append("bias=False removes bias_ih and bias_hh")
+            rules.append(_("bias=False removes bias_ih and bias_hh"))
         if kw.get("batch_first"):
             rules.append(
-                "batch_first swaps L and N in the input and the output, "
-                "never in the states"
+                _(
+                    "batch_first swaps L and N in the input and the output, "
+                    "never in the states"
+                )
             )
         if kw.get("dropout"):
-            rules.append("dropout acts between layers, in training mode only")
-        return "; ".join(rules) or (
+            rules.append(_("dropout acts between layers, in training mode only"))
+        return "; ".join(rules) or _(
             "one layer, one direction: weight_ih (4H, input_size), weight_hh (4H, H), "
             "two biases (4H,), one lstm_step per time step"
         )
 
     def __str__(self) -> str:
         text = f"nn.LSTM({self.arguments})"
-        return f"{text}, input {self.input_shape}" if self.input_shape else text
+        if not self.input_shape:
+            return text
+        return _("{lstm}, input {shape}").format(lstm=text, shape=self.input_shape)
 
 
 def lstm(input_size, hidden_size, input_shape=(), **kwargs) -> Config:
@@ -159,40 +168,50 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             out.append(
                 (
                     rest + (last // 2,),
-                    "bidirectional: output concatenates "
-                    "both directions, its last dim is D·H_out",
+                    _(
+                        "bidirectional: output concatenates "
+                        "both directions, its last dim is D·H_out"
+                    ),
                 )
             )
         if layers > 1:
             out.append(
                 (
                     rest + (last * layers,),
-                    "output holds the last layer only; "
-                    "num_layers does not multiply its width",
+                    _(
+                        "output holds the last layer only; "
+                        "num_layers does not multiply its width"
+                    ),
                 )
             )
         if H_out != H:
             out.append(
                 (
                     rest + (D * H,),
-                    "with proj_size, output carries the "
-                    "projected h: its width is D·proj_size",
+                    _(
+                        "with proj_size, output carries the "
+                        "projected h: its width is D·proj_size"
+                    ),
                 )
             )
         if not unbatched:
             out.append(
                 (
                     (expected[1], expected[0], last),
-                    "batch_first decides "
-                    "whether output is (N, L, ·) or (L, N, ·), like the input",
+                    _(
+                        "batch_first decides "
+                        "whether output is (N, L, ·) or (L, N, ·), like the input"
+                    ),
                 )
             )
         else:
             out.append(
                 (
                     (1, *expected),
-                    "unbatched input (L, H_in) gives unbatched "
-                    "output (L, D·H_out): no batch dim appears",
+                    _(
+                        "unbatched input (L, H_in) gives unbatched "
+                        "output (L, D·H_out): no batch dim appears"
+                    ),
                 )
             )
     else:
@@ -203,15 +222,17 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             out.append(
                 (
                     (first, width),
-                    "h_n and c_n keep the batch dimension: (D·num_layers, N, ·)",
+                    _("h_n and c_n keep the batch dimension: (D·num_layers, N, ·)"),
                 )
             )
             if config.kwargs.get("batch_first"):
                 out.append(
                     (
                         (N, first, width),
-                        "batch_first never changes "
-                        "h_0/c_0/h_n/c_n: they stay (D·num_layers, N, ·)",
+                        _(
+                            "batch_first never changes "
+                            "h_0/c_0/h_n/c_n: they stay (D·num_layers, N, ·)"
+                        ),
                     )
                 )
         where = expected[1:]
@@ -219,53 +240,69 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             out.append(
                 (
                     (1, *where),
-                    "the first dim of h_n/c_n is D·num_layers "
-                    "(1-layer unidirectional shapes quoted for a stacked "
-                    "bidirectional LSTM)",
+                    _(
+                        "the first dim of h_n/c_n is D·num_layers "
+                        "(1-layer unidirectional shapes quoted for a stacked "
+                        "bidirectional LSTM)"
+                    ),
                 )
             )
         if D == 2:
             out.append(
                 (
                     (first // 2, *where),
-                    "bidirectional: h_n/c_n hold one "
-                    "state per layer and direction, D·num_layers of them",
+                    _(
+                        "bidirectional: h_n/c_n hold one "
+                        "state per layer and direction, D·num_layers of them"
+                    ),
                 )
             )
         if layers > 1:
             out.append(
                 (
                     (D, *where),
-                    "stacked: h_n/c_n hold one state per layer "
-                    "(and direction), D·num_layers of them",
+                    _(
+                        "stacked: h_n/c_n hold one state per layer "
+                        "(and direction), D·num_layers of them"
+                    ),
                 )
             )
         if H_out != H:
             wrong = H_out if name == "c_n" else H
             cause = (
-                "proj_size shrinks h only: c keeps hidden_size"
+                _("proj_size shrinks h only: c keeps hidden_size")
                 if name == "c_n"
-                else "with proj_size the hidden state is projected: h_n has "
-                "width proj_size"
+                else _(
+                    "with proj_size the hidden state is projected: h_n has "
+                    "width proj_size"
+                )
             )
             out.append((expected[:-1] + (wrong,), cause))
         if unbatched:
             out.append(
                 (
                     (first, 1, width),
-                    "unbatched input gives unbatched "
-                    "states (D·num_layers, ·): no batch dim",
+                    _(
+                        "unbatched input gives unbatched "
+                        "states (D·num_layers, ·): no batch dim"
+                    ),
                 )
             )
     return out
 
 
 RULES = {
-    "output": "output is (L, N, D·H_out), (N, L, D·H_out) with batch_first, "
-    "(L, D·H_out) for unbatched input",
-    "h_n": "h_n is (D·num_layers, N, H_out), (D·num_layers, H_out) for unbatched input",
-    "c_n": "c_n is (D·num_layers, N, hidden_size), (D·num_layers, hidden_size) for "
-    "unbatched input",
+    "output": N_(
+        "output is (L, N, D·H_out), (N, L, D·H_out) with batch_first, "
+        "(L, D·H_out) for unbatched input"
+    ),
+    "h_n": N_(
+        "h_n is (D·num_layers, N, H_out), (D·num_layers, H_out) for unbatched input"
+    ),
+    "c_n": N_(
+        "c_n is (D·num_layers, N, hidden_size), (D·num_layers, hidden_size) for "
+        "unbatched input"
+    ),
 }
 
 
@@ -273,19 +310,26 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
     table = TABLES[table_name]
     if not isinstance(predictions, dict):
         core.fail(
-            f"{table_name} should be a dict keyed by {sorted(table)}, got "
-            f"{type(predictions).__name__}"
+            _("{name} should be a dict keyed by {keys}, got {got}").format(
+                name=table_name, keys=sorted(table), got=type(predictions).__name__
+            )
         )
     missing = sorted(set(table) - set(predictions))
     if missing:
-        core.fail(f"{table_name} has no prediction for {missing}")
+        core.fail(
+            _("{name} has no prediction for {missing}").format(
+                name=table_name, missing=missing
+            )
+        )
     problems = []
     for key, config in table.items():
         entry = predictions[key]
         if not isinstance(entry, dict):
             core.fail(
-                f"{table_name}[{key!r}] should be a dict with keys "
-                f"'output', 'h_n', 'c_n', got {type(entry).__name__}"
+                _(
+                    "{name}[{key!r}] should be a dict with keys "
+                    "'output', 'h_n', 'c_n', got {got}"
+                ).format(name=table_name, key=key, got=type(entry).__name__)
             )
         expected = expected_shapes(config)
         for name in names:
@@ -297,22 +341,32 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
                 for w, c in _shape_mistakes(config, name, expected[name])
                 if tuple(w) == got
             ]
-            cause = causes[0] if causes else RULES[name]
+            cause = causes[0] if causes else _(RULES[name])
             problems.append(
-                f"{key} {name}: you wrote {got}, the shape is "
-                f"{expected[name]} — {cause}"
+                _(
+                    "{key} {name}: you wrote {got}, the shape is {expected} — {cause}"
+                ).format(
+                    key=key, name=name, got=got, expected=expected[name], cause=cause
+                )
             )
     if problems:
         _fail_all(table_name, problems)
     core.passed(
-        f"{table_name}: {', '.join(names)} right for all {len(table)} configurations"
+        _("{name}: {tensors} right for all {count} configurations").format(
+            name=table_name, tensors=", ".join(names), count=len(table)
+        )
     )
 
 
 def _fail_all(name: str, problems: list) -> None:
     """The first problem on the first line (the one feedback shows), the rest below."""
-    more = f" (and {len(problems) - 1} more below)" if len(problems) > 1 else ""
-    core.fail("\n  ".join([f"{name}: {problems[0]}{more}", *problems[1:]]))
+    if len(problems) > 1:
+        first = _("{name}: {problem} (and {more} more below)").format(
+            name=name, problem=problems[0], more=len(problems) - 1
+        )
+    else:
+        first = f"{name}: {problems[0]}"
+    core.fail("\n  ".join([first, *problems[1:]]))
 
 
 def check_shape_outputs(table_name: str, predictions) -> None:
@@ -341,17 +395,24 @@ DROPOUT_QUESTIONS = {
     "output contain exact zeros?",
 }
 DROPOUT_LESSONS = {
-    "one_layer_warns": "dropout acts after all but the last layer, so with one layer "
-    "torch warns that it does nothing",
-    "one_layer_train_changes_output": "with one layer there is no 'between layers': "
-    "dropout changes nothing",
-    "two_layer_eval_changes_output": "dropout is active in training mode only",
-    "two_layer_train_changes_output": "in training mode layer 1 reads a dropped-out "
-    "copy of layer 0's output",
-    "two_layer_train_changes_layer_0_h_n": "dropout sits between layers, not inside "
-    "the recurrence h_{t-1} → h_t: layer 0 runs exactly as in eval()",
-    "two_layer_train_output_has_zeros": "no dropout after the last layer: the output "
-    "is never masked",
+    "one_layer_warns": N_(
+        "dropout acts after all but the last layer, so with one layer "
+        "torch warns that it does nothing"
+    ),
+    "one_layer_train_changes_output": N_(
+        "with one layer there is no 'between layers': dropout changes nothing"
+    ),
+    "two_layer_eval_changes_output": N_("dropout is active in training mode only"),
+    "two_layer_train_changes_output": N_(
+        "in training mode layer 1 reads a dropped-out copy of layer 0's output"
+    ),
+    "two_layer_train_changes_layer_0_h_n": N_(
+        "dropout sits between layers, not inside "
+        "the recurrence h_{t-1} → h_t: layer 0 runs exactly as in eval()"
+    ),
+    "two_layer_train_output_has_zeros": N_(
+        "no dropout after the last layer: the output is never masked"
+    ),
 }
 
 
@@ -388,24 +449,32 @@ def check_dropout_answers(answers, keys=None) -> None:
     keys = list(keys or DROPOUT_QUESTIONS)
     if not isinstance(answers, dict):
         core.fail(
-            f"dropout_answers should be a dict of True/False, got "
-            f"{type(answers).__name__}"
+            _("dropout_answers should be a dict of True/False, got {got}").format(
+                got=type(answers).__name__
+            )
         )
     facts = _dropout_facts()
     wrong = []
     for key in keys:
         if key not in answers:
-            core.fail(f"dropout_answers has no answer for {key!r}")
+            core.fail(_("dropout_answers has no answer for {key!r}").format(key=key))
         if not isinstance(answers[key], bool):
             core.fail(
-                f"dropout_answers[{key!r}] should be True or False, got "
-                f"{answers[key]!r}"
+                _(
+                    "dropout_answers[{key!r}] should be True or False, got {got!r}"
+                ).format(key=key, got=answers[key])
             )
         if answers[key] != facts[key]:
-            wrong.append(f"{key}: torch says {facts[key]} — {DROPOUT_LESSONS[key]}")
+            wrong.append(
+                _("{key}: torch says {fact} — {lesson}").format(
+                    key=key, fact=facts[key], lesson=_(DROPOUT_LESSONS[key])
+                )
+            )
     if wrong:
         _fail_all("dropout_answers", wrong)
-    core.passed(f"dropout_answers: {len(keys)} answers agree with torch")
+    core.passed(
+        _("dropout_answers: {count} answers agree with torch").format(count=len(keys))
+    )
 
 
 # ------------------------------------------------------------- state_dict shapes
@@ -420,20 +489,28 @@ VISIBLE_CONFIGS = [  # the hidden test's configurations are in its cell
 
 def _entry_hint(name: str, config: Config) -> str:
     if name.startswith("weight_ih_l") and not name.startswith("weight_ih_l0"):
-        return (
+        return _(
             "layer k > 0 reads the previous layer's output: D·H_out = "
-            f"{config.D * config.H_out} features"
-        )
+            "{features} features"
+        ).format(features=config.D * config.H_out)
     if name.startswith("weight_ih"):
-        return "weight_ih_l0 is (4·hidden_size, input_size)"
+        return _("weight_ih_l0 is (4·hidden_size, input_size)")
     if name.startswith("weight_hh"):
-        return (
+        return _(
             "weight_hh multiplies h, whose width is H_out (proj_size when "
             "it is > 0): (4H, H_out)"
         )
     if name.startswith("weight_hr"):
-        return "weight_hr maps h from H to P: shape (proj_size, hidden_size)"
-    return "each bias is (4·hidden_size,): one slice per gate i, f, g, o"
+        return _("weight_hr maps h from H to P: shape (proj_size, hidden_size)")
+    return _("each bias is (4·hidden_size,): one slice per gate i, f, g, o")
+
+
+# The one difference MyLSTM may have with torch's state_dict (its _build skips it).
+WRONG_ORDER = N_(
+    "right entries in the wrong order — torch registers layer by layer, "
+    "forward then _reverse, each as weight_ih, weight_hh, bias_ih, "
+    "bias_hh, weight_hr"
+)
 
 
 def _diff_state_dict(got: dict, expected: dict, config: Config) -> str | None:
@@ -444,30 +521,31 @@ def _diff_state_dict(got: dict, expected: dict, config: Config) -> str | None:
         if any(n.startswith("bias") for n in extra) and not config.kwargs.get(
             "bias", True
         ):
-            cause = "bias=False: bias_ih and bias_hh disappear"
+            cause = _("bias=False: bias_ih and bias_hh disappear")
         elif any(n.startswith("weight_hr") for n in missing):
-            cause = "proj_size > 0 adds weight_hr_l{k} (and _reverse)"
+            cause = _("proj_size > 0 adds weight_hr_l{k} (and _reverse)").format(
+                k="{k}"
+            )
         elif any(n.endswith("_reverse") for n in missing):
-            cause = (
+            cause = _(
                 "bidirectional: every parameter has a twin with the suffix "
                 "'_reverse', e.g. weight_ih_l0_reverse"
             )
-        return (
-            f"missing {missing[:4]}{'…' if len(missing) > 4 else ''}, "
-            f"unexpected {extra[:4]}{'…' if len(extra) > 4 else ''} — {cause}"
+        return _("missing {missing}, unexpected {unexpected} — {cause}").format(
+            missing=f"{missing[:4]}{'…' if len(missing) > 4 else ''}",
+            unexpected=f"{extra[:4]}{'…' if len(extra) > 4 else ''}",
+            cause=cause,
         )
     for name, shape in expected.items():
         if tuple(got[name]) != shape:
-            return (
-                f"{name} is {tuple(got[name])}, expected {shape} — "
-                f"{_entry_hint(name, config)}"
+            return _("{name} is {got}, expected {expected} — {hint}").format(
+                name=name,
+                got=tuple(got[name]),
+                expected=shape,
+                hint=_entry_hint(name, config),
             )
     if list(got) != list(expected):
-        return (
-            "right entries in the wrong order — torch registers layer by layer, "
-            "forward then _reverse, each as weight_ih, weight_hh, bias_ih, "
-            "bias_hh, weight_hr"
-        )
+        return _(WRONG_ORDER)
     return None
 
 
@@ -483,8 +561,9 @@ def check_state_dict_shapes(fn, configs: list[dict] | None = None) -> None:
         got = core.call("state_dict_shapes", fn, **config.kwargs)
         if not isinstance(got, dict):
             core.fail(
-                f"state_dict_shapes({config}) should return a dict, got "
-                f"{type(got).__name__}"
+                _("state_dict_shapes({config}) should return a dict, got {got}").format(
+                    config=config, got=type(got).__name__
+                )
             )
         got = {
             str(k): core.parse_shape(
@@ -496,8 +575,16 @@ def check_state_dict_shapes(fn, configs: list[dict] | None = None) -> None:
             got, reference_state_dict_shapes(**config.kwargs), config
         )
         if problem:
-            core.fail(f"state_dict_shapes for {config}: {problem}")
-    core.passed(f"state_dict_shapes matches nn.LSTM for {len(configs)} configurations")
+            core.fail(
+                _("state_dict_shapes for {config}: {problem}").format(
+                    config=config, problem=problem
+                )
+            )
+    core.passed(
+        _("state_dict_shapes matches nn.LSTM for {count} configurations").format(
+            count=len(configs)
+        )
+    )
 
 
 # ------------------------------------------------------------- parameter counts
@@ -524,19 +611,30 @@ def check_num_parameters(fn, configs: list[dict] | None = None) -> None:
             got = got.item()
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             core.fail(
-                f"lstm_num_parameters({config}) should return an int, got {got!r}"
+                _(
+                    "lstm_num_parameters({config}) should return an int, got {got!r}"
+                ).format(config=config, got=got)
             )
         got = int(got)
         expected = torch_num_parameters(config)
         if got != expected:
             core.fail(
-                f"lstm_num_parameters for {config} is {got}, but "
-                f"sum(p.numel() for p in lstm.parameters()) is {expected} "
-                f"(off by {got - expected:+d}) — {_count_hint(config, got)}"
+                _(
+                    "lstm_num_parameters for {config} is {got}, but "
+                    "sum(p.numel() for p in lstm.parameters()) is {expected} "
+                    "(off by {off:+d}) — {hint}"
+                ).format(
+                    config=config,
+                    got=got,
+                    expected=expected,
+                    off=got - expected,
+                    hint=_count_hint(config, got),
+                )
             )
     core.passed(
-        f"lstm_num_parameters agrees with sum(p.numel()) for {len(configs)} "
-        "configurations"
+        _(
+            "lstm_num_parameters agrees with sum(p.numel()) for {count} configurations"
+        ).format(count=len(configs))
     )
 
 
@@ -550,27 +648,35 @@ def _count_hint(config: Config, got: int) -> str:
     terms = [
         (
             -copies * 4 * H * bias,
-            "torch keeps two bias vectors, bias_ih and bias_hh: "
-            "8H per layer and direction",
+            _(
+                "torch keeps two bias vectors, bias_ih and bias_hh: "
+                "8H per layer and direction"
+            ),
         ),
-        (copies * 8 * H * (not bias), "bias=False removes both biases"),
-        (-copies * P * H, "proj_size adds weight_hr (P×H) per layer and direction"),
+        (copies * 8 * H * (not bias), _("bias=False removes both biases")),
+        (
+            -copies * P * H,
+            _("proj_size adds weight_hr (P×H) per layer and direction"),
+        ),
         (
             copies * 4 * H * (H - H_out),
-            "weight_hh multiplies the projected h: (4H, P), not (4H, H)",
+            _("weight_hh multiplies the projected h: (4H, P), not (4H, H)"),
         ),
         (
             -(layers - 1) * D * 4 * H * (D - 1) * H_out,
-            "layer k > 0 reads D·H_out features (both directions of the layer below)",
+            _(
+                "layer k > 0 reads D·H_out features (both directions of the layer "
+                "below)"
+            ),
         ),
         (
             (layers - 1) * D * 4 * H * (H - H_out),
-            "layer k > 0 reads the projected output: D·P features, not D·H",
+            _("layer k > 0 reads the projected output: D·P features, not D·H"),
         ),
     ]
     for size, cause in terms:
         if size and off == size:
             return cause
     if D == 2 and got * 2 == torch_num_parameters(config):
-        return "bidirectional doubles every parameter (the _reverse copies)"
-    return config.hint or "count each entry of state_dict()"
+        return _("bidirectional doubles every parameter (the _reverse copies)")
+    return config.hint or _("count each entry of state_dict()")
