@@ -84,19 +84,17 @@ class Drift:
         return not self.missing and not self.stale
 
     def lines(self) -> list[str]:
+        where = self.catalog
+        if where.is_relative_to(course.ROOT):
+            where = where.relative_to(course.ROOT)
+
         def short(text: str) -> str:
             one = " ".join(text.split())
             return one if len(one) <= 70 else one[:69] + "…"
 
         return [
-            *(
-                f"{self.catalog}: missing [{s.cell}] {short(s.text)!r}"
-                for s in self.missing
-            ),
-            *(
-                f"{self.catalog}: stale [{cell}] {short(text)!r}"
-                for cell, text in self.stale
-            ),
+            *(f"{where}: missing [{s.cell}] {short(s.text)!r}" for s in self.missing),
+            *(f"{where}: stale [{cell}] {short(text)!r}" for cell, text in self.stale),
         ]
 
 
