@@ -1,12 +1,42 @@
-"""Plain-text tables for the terminal."""
+"""Plain-text tables for the terminal, measured in columns: a Hangul character (or
+any East Asian wide one) takes two, so Korean tables line up as English ones do."""
 
 from __future__ import annotations
 
-import textwrap
+import unicodedata
 
 
 def points(earned: float, possible: float) -> str:
     return f"{earned:g}/{possible:g}"
+
+
+def columns_of(text: str) -> int:
+    """The columns `text` takes in a terminal."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * (columns - columns_of(text))
+
+
+def wrapped(text: str, columns: int) -> list[str]:
+    """Whole words only: a name or a shape is never split across lines."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and columns_of(line) + 1 + columns_of(word) > columns:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line or not lines else lines
+
+
+def cut(text: str, columns: int) -> str:
+    if columns_of(text) <= columns:
+        return text
+    while columns_of(text) > columns - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def render(
@@ -15,18 +45,12 @@ def render(
     """Left-aligned columns. The last column is cut to fit `width`, or with `wrap`
     continued on the next lines, under itself, so nothing of it is lost."""
     cells = [tuple(str(v) for v in row) for row in [header, *rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
+    widths = [max(columns_of(row[i]) for row in cells) for i in range(len(header) - 1)]
     lines = []
     for row in cells:
-        left = "  ".join(v.ljust(w) for v, w in zip(row[:-1], widths, strict=False))
-        room = max(20, width - len(left) - 2)
-        if wrap:
-            # Whole words only: a name or a shape is never split across lines.
-            parts = textwrap.wrap(
-                row[-1], room, break_long_words=False, break_on_hyphens=False
-            ) or [""]
-        else:
-            parts = [row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…"]
+        left = "  ".join(pad(v, w) for v, w in zip(row[:-1], widths, strict=False))
+        room = max(20, width - columns_of(left) - 2)
+        parts = wrapped(row[-1], room) if wrap else [cut(row[-1], room)]
         lines.append(f"{left}  {parts[0]}".rstrip())
-        lines.extend(" " * (len(left) + 2) + part for part in parts[1:])
+        lines.extend(" " * (columns_of(left) + 2) + part for part in parts[1:])
     return "\n".join(lines)

@@ -33,3 +33,25 @@ def test_a_word_longer_than_the_column_is_kept_whole():
 def test_without_wrap_the_last_column_is_cut_to_the_width():
     lines = render(HEADER, ROWS, width=60).splitlines()
     assert len(lines) == 3 and lines[1].endswith("…") and len(lines[1]) == 60
+
+
+def test_korean_columns_line_up_by_terminal_width():
+    """Hangul takes two columns: the feedback column starts at the same column on
+    every line, and wrapped lines fit the width."""
+    from autograder.table import columns_of
+
+    rows = [
+        ("게이트", "0/3", "역전파 " * 20),
+        ("sigmoid_backward", "3/3", "✓ 맞습니다"),
+    ]
+    lines = render(
+        ("연습 문제", "점수", "피드백"), rows, width=60, wrap=True
+    ).splitlines()
+    starts = {
+        columns_of(line[: line.index(word)])
+        for line, word in zip(
+            [lines[0], lines[1], lines[-1]], ["피드백", "역전파", "✓"], strict=True
+        )
+    }
+    assert len(starts) == 1, lines
+    assert all(columns_of(line) <= 60 for line in lines), lines
