@@ -36,6 +36,7 @@ from nbformat import NotebookNode
 
 from autograder import course, i18n, notebooks, points
 from autograder.errors import CourseError
+from autograder.table import columns_of, wrapped
 
 FOLDER = course.ROOT / "translations"
 MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)|#\s*(noqa|type:)")
@@ -60,7 +61,7 @@ TEXT_CALLS = {
     "passed",
 }
 TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "zlabel", "suptitle", "desc"}
-LINE = 84  # the longest line a translated string literal is wrapped to
+LINE = 88  # ruff's line length, in terminal columns: translated code is wrapped to it
 
 
 @dataclass(frozen=True)
@@ -290,23 +291,41 @@ def _offsets(source: str) -> list[int]:
     return starts
 
 
-def _wrap_literal(piece: _Piece, text: str, column: int) -> str:
+def _wrap_literal(piece: _Piece, text: str, column: int, after: int) -> str:
     """`text` as string literal(s) like `piece`'s, wrapped at spaces outside `{}`
-    into lines that fit LINE columns (one literal when it fits)."""
+    into lines that fit LINE terminal columns, with `after` columns of code still
+    to come on the last line (one literal when it fits)."""
     literal = f"{piece.prefix}{piece.quote}{{}}{piece.quote}"
-    if len(piece.quote) == 3 or column + len(literal.format(text)) <= LINE:
+    if (
+        len(piece.quote) == 3
+        or column + columns_of(literal.format(text)) + after <= LINE
+    ):
         return literal.format(text)
-    room = max(30, LINE - column - len(literal.format("")))
-    chunks, current, depth = [], "", 0
+    room = max(30, LINE - column - columns_of(literal.format("")) - after)
+    words, current, depth = [], "", 0  # words end at spaces outside {fields}
     for ch in text:
         current += ch
         depth += {"{": 1, "}": -1}.get(ch, 0) if "f" in piece.prefix.lower() else 0
-        if ch == " " and depth == 0 and len(current) >= room:
-            chunks.append(current)
-            current = ""
-    chunks.append(current)
+        if ch == " " and depth == 0:
+            words, current = [*words, current], ""
+    chunks = [""]
+    for word in [*words, current]:
+        if chunks[-1] and columns_of(chunks[-1] + word) > room:
+            chunks.append("")
+        chunks[-1] += word
     chunks = [c for c in chunks if c]
     return ("\n" + " " * column).join(literal.format(c) for c in chunks)
+
+
+def _comment(piece: _Piece, text: str) -> str:
+    """`text` as the comment lines of `piece`: a block is wrapped to fit LINE."""
+    indent = " " * piece.start[1]
+    if piece.inline:
+        lines = [" ".join(text.split())]
+    else:
+        room = LINE - piece.start[1] - 2
+        lines = [part for line in text.split("\n") for part in wrapped(line, room)]
+    return ("\n" + indent).join(f"# {line}".rstrip() for line in lines)
 
 
 def translate_code(source: str, words: dict[str, str], strings: bool = True) -> str:
@@ -318,11 +337,11 @@ def translate_code(source: str, words: dict[str, str], strings: bool = True) -> 
         start = starts[piece.start[0] - 1] + piece.start[1]
         end = starts[piece.end[0] - 1] + piece.end[1]
         if piece.kind == "comment":
-            indent = " " * piece.start[1]
-            lines = [" ".join(text.split())] if piece.inline else text.split("\n")
-            new = ("\n" + indent).join(f"# {line}".rstrip() for line in lines)
+            new = _comment(piece, text)
         else:
-            new = _wrap_literal(piece, text, piece.start[1])
+            line_end = out.find("\n", end)
+            rest = out[end : line_end if line_end >= 0 else len(out)]
+            new = _wrap_literal(piece, text, piece.start[1], columns_of(rest))
         out = out[:start] + new + out[end:]
     return out
 

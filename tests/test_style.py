@@ -11,6 +11,8 @@ LINTED = [
     "tests",
     "benchmarks",
     "solutions",
+    "ko/solutions",
+    "ko/nbgrader_config.py",
     "nbgrader_config.py",
     "classroom",
 ]
