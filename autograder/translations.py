@@ -68,7 +68,7 @@ LINE = 88  # ruff's line length, in terminal columns: translated code is wrapped
 class Segment:
     cell: str  # the cell's grade_id (or id)
     text: str  # the English
-    kind: str  # markdown, comment, string, points title
+    kind: str  # markdown, comment, string, f-string, points title
 
 
 @dataclass
@@ -250,6 +250,11 @@ def words_in_code(source: str, strings: bool = True) -> list[_Piece]:
     return _Scanner(source, strings).scan()
 
 
+def _kind(piece: _Piece) -> str:
+    """comment, string, or f-string (whose `{expressions}` are code to keep)."""
+    return "f-string" if "f" in piece.prefix.lower() else piece.kind
+
+
 def is_test(cell: NotebookNode) -> bool:
     """A graded test cell: only its comments are words to translate."""
     meta = notebooks.nbgrader_meta(cell)
@@ -272,7 +277,7 @@ def segments(nb: NotebookNode) -> list[Segment]:
                     found.append(Segment(name, words, "markdown"))
         elif cell.cell_type == "code":
             pieces = words_in_code(cell.source, strings=not is_test(cell))
-            found += [Segment(name, p.text, p.kind) for p in pieces]
+            found += [Segment(name, p.text, _kind(p)) for p in pieces]
     return list(dict.fromkeys(found))
 
 

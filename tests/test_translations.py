@@ -195,7 +195,7 @@ def test_every_expression_in_a_string_survives(assignment):
         (m.context, m.id, m.string)
         for m in catalog(assignment)
         if m.id
-        and "string" in m.auto_comments
+        and "f-string" in m.auto_comments
         and sorted(F_FIELD.findall(m.id)) != sorted(F_FIELD.findall(m.string))
     ]
     assert not wrong, wrong
@@ -209,6 +209,20 @@ def test_a_korean_message_is_korean_with_every_value_filled_in():
     message = str(failed.value)
     assert HANGUL.search(message), message
     assert "h_n" in message and "(2, 3)" in message and "(1, 2, 3)" in message, message
+
+
+def test_every_master_sets_up_its_figures_before_drawing():
+    """The first code cell imports the checks, which give figures the font of the
+    learner's language (autograder/fonts.py) before any figure is drawn."""
+    late = [
+        a
+        for a in ASSIGNMENTS
+        if "from autograder.checks import"
+        not in next(
+            c for c in translations.master(a).cells if c.cell_type == "code"
+        ).source
+    ]
+    assert not late, late
 
 
 # --- one text: glossary and register
