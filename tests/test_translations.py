@@ -56,9 +56,17 @@ def glossary() -> list[dict[str, str]]:
 
 
 def prose(text: str) -> str:
-    """Markdown without code, math and HTML, where only words are left."""
+    """Markdown without code, math (but the words of its \\text{}) and HTML: the
+    words alone."""
     text = re.sub(r"```.*?```", " ", text, flags=re.S)
-    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$|`[^`\n]*`|<[^>\n]*>", " ", text, flags=re.S)
+    math = r"\$\$.*?\$\$|\$[^$\n]*\$"
+    text = re.sub(
+        math,
+        lambda m: " ".join(re.findall(r"\\text\{([^{}]*)\}", m[0])),
+        text,
+        flags=re.S,
+    )
+    text = re.sub(r"`[^`\n]*`|<[^>\n]*>", " ", text)
     return text
 
 
