@@ -40,6 +40,8 @@ def cmd_solutions(args) -> int:
     from autograder.solutions import solutions
 
     ids = course.select(args.ids, args.masters)
+    if args.executed is None:  # beside the masters' edition: solutions_executed/
+        args.executed = Path(args.masters).resolve().parent / "solutions_executed"
     proofs = solutions(ids, args.masters, args.executed, args.timeout)
     rows = [
         (
@@ -215,7 +217,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solutions", parents=[common], help="prove every master")
     p.add_argument("ids", nargs="*", metavar="ID")
-    p.add_argument("--executed", type=Path, default=course.ROOT / "solutions_executed")
+    p.add_argument(
+        "--executed",
+        type=Path,
+        help="where the graded masters go (default: solutions_executed/ beside them)",
+    )
     p.set_defaults(run=cmd_solutions)
 
     p = sub.add_parser("check", parents=[common], help="grade your own notebooks")
