@@ -56,11 +56,17 @@ TEXT_CALLS = {
     "legend",
     "set_label",
     "set_text",
+    "set_xticklabels",
+    "set_yticklabels",
     "figtext",
     "fail",
     "passed",
 }
-TEXT_KEYWORDS = {"label", "title", "xlabel", "ylabel", "zlabel", "suptitle", "desc"}
+TEXT_KEYWORDS = {
+    "label", "labels", "title", "xlabel", "ylabel", "zlabel", "suptitle", "desc",
+    "xticklabels", "yticklabels",
+}  # fmt: skip
+TEXT_VALUE = "="  # the bracket of a TEXT_KEYWORDS value, e.g. yticklabels=[...]
 LINE = 88  # ruff's line length, in terminal columns: translated code is wrapped to it
 
 
@@ -172,7 +178,10 @@ class _Scanner:
             if t.type == tokenize.OP and t.string in "([{":
                 prev = self.before[id(t)]
                 called = t.string == "(" and prev and prev.type == tokenize.NAME
-                self.calls.append(prev.string if called else None)
+                text_value = self.keyword(t) in TEXT_KEYWORDS
+                self.calls.append(
+                    prev.string if called else TEXT_VALUE if text_value else None
+                )
             elif t.type == tokenize.OP and t.string in ")]}" and self.calls:
                 self.calls.pop()
             elif t.type == tokenize.COMMENT:
@@ -216,7 +225,7 @@ class _Scanner:
         keyword = self.keyword(t)
         if docstring or keyword in TEXT_KEYWORDS:
             return True
-        in_text_call = any(call in TEXT_CALLS for call in self.calls)
+        in_text_call = any(c in TEXT_CALLS or c == TEXT_VALUE for c in self.calls)
         return keyword is None and (in_text_call or " " in body)
 
     def string(self, t: tokenize.TokenInfo) -> None:
