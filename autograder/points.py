@@ -109,10 +109,10 @@ def updated_readme(text: str, totals: dict[str, int | float]) -> str:
 
 
 def write(
-    ids: list[str], masters: Path, readme: Path | None, check: bool
+    ids: list[str], masters: Path, readmes: list[Path], check: bool
 ) -> list[Path]:
-    """Rewrite (or with `check`, only find) the stale points of `ids`' masters and,
-    when given, of the README's course map; return the files that were stale."""
+    """Rewrite (or with `check`, only find) the stale points of `ids`' masters and of
+    the course maps in `readmes`; return the files that were stale."""
     stale, totals = [], {}
     for assignment in ids:
         path = Path(masters) / assignment / f"{assignment}.ipynb"
@@ -124,7 +124,7 @@ def write(
             stale.append(path)
             if not check:
                 nbformat.write(new, path)
-    if readme is not None and readme.is_file():
+    for readme in (r for r in readmes if r.is_file()):
         text = readme.read_text()
         new_text = updated_readme(text, totals)
         if new_text != text:

@@ -92,8 +92,12 @@ def release(
     """Regenerate (or with `check`, only compare) the release of `ids`, and of the
     course's translated editions; return the files that differed."""
     course_masters = Path(masters).resolve() == course.MASTERS
-    readme = course.ROOT / "README.md" if course_masters else None
-    stale = points.write(ids, masters, readme, check)
+    readmes = (
+        [course.ROOT / n for n in ("README.md", "README.ko.md")]
+        if course_masters
+        else []
+    )
+    stale = points.write(ids, masters, readmes, check)
     stale += release_from(ids, check, masters, target)
     if course_masters:
         for lang in course.TRANSLATED:

@@ -138,15 +138,17 @@ def test_changing_points_is_one_edit_and_a_release(tmp_path):
     readme.write_text(README)
     total = points.total(nb)
 
-    stale = points.write([assignment], tmp_path / "solutions", readme, check=True)
+    stale = points.write([assignment], tmp_path / "solutions", [readme], check=True)
     assert len(stale) == 2 and readme.read_text() == README  # --check only reports
-    points.write([assignment], tmp_path / "solutions", readme, check=False)
+    points.write([assignment], tmp_path / "solutions", [readme], check=False)
 
     rewritten = nbformat.read(folder / f"{assignment}.ipynb", 4)
     assert points.updated_master(rewritten) is None
     assert f"Total: {total} points." in rewritten.cells[0].source
     assert re.search(rf"^\| `{assignment}` \|.*\| {total} \|", readme.read_text(), re.M)
-    assert points.write([assignment], tmp_path / "solutions", readme, check=True) == []
+    assert (
+        points.write([assignment], tmp_path / "solutions", [readme], check=True) == []
+    )
 
 
 def copy_repository(target: Path) -> Path:
