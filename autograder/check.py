@@ -109,14 +109,16 @@ def fill(report: Report, temp: course.TempCourse, student: str, master) -> None:
 
 def by_exercise(report: Report) -> list[tuple[str, float, float, str]]:
     """(exercise, earned, possible, feedback): the first failing cell's line, else
-    the first cell's confirmation."""
+    the confirmation of the hidden test (it graded everything the visible test only
+    checked the form of, e.g. a prediction), else the first cell's."""
     rows: dict[str, list[CellResult]] = {}
     for cell in report.cells:
         rows.setdefault(cell.exercise, []).append(cell)
     table = []
     for exercise, cells in rows.items():
         failing = [c for c in cells if c.score < c.max_score]
-        line = (failing or cells)[0].feedback
+        hidden = [c for c in cells if c.grade_id.endswith("-hidden")]
+        line = (failing or hidden or cells)[0].feedback
         earned = sum(c.score for c in cells)
         table.append((exercise, earned, sum(c.max_score for c in cells), line))
     return table

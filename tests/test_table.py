@@ -55,3 +55,29 @@ def test_korean_columns_line_up_by_terminal_width():
     }
     assert len(starts) == 1, lines
     assert all(columns_of(line) <= 60 for line in lines), lines
+
+
+def test_a_passed_exercise_shows_its_hidden_tests_confirmation():
+    """A prediction's visible test only checks the form ("graded by the hidden test;
+    the figure below shows the answer"): once everything passed, the row says what
+    the hidden test confirmed; a failing cell's line still comes first."""
+    from autograder.check import CellResult, Report, by_exercise
+
+    visible = "✓ your predictions are well formed (graded by the hidden test)"
+    hidden = "✓ your predictions are right"
+    report = Report("01.ipynb")
+    report.cells = [
+        CellResult("test-predict", 1, 1, visible, "predict"),
+        CellResult("test-predict-hidden", 2, 2, hidden, "predict"),
+        CellResult("test-cell", 0, 1, "rnn_cell differs", "cell"),
+        CellResult("test-cell-hidden", 0, 2, "rnn_cell differs (hidden)", "cell"),
+        CellResult("test-plain", 1, 1, "✓ plain", "plain"),
+    ]
+    assert by_exercise(report) == [
+        ("predict", 3, 3, hidden),
+        ("cell", 0, 3, "rnn_cell differs"),
+        ("plain", 1, 1, "✓ plain"),
+    ]
+    report.cells[1].score = 0
+    report.cells[1].feedback = "for rho = 0.9 you predicted 45"
+    assert by_exercise(report)[0] == ("predict", 1, 3, "for rho = 0.9 you predicted 45")

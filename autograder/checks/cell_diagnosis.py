@@ -49,10 +49,28 @@ TRANSPOSE_HINT = N_(
     "torch stores weight_ih as (4*H, H_in) and weight_hh as (4*H, H) (3*H in a GRU): "
     "multiply x @ weight_ih.T and h @ weight_hh.T (did you transpose the weights?)"
 )
-UNBATCHED_HINT = N_(
-    "unbatched input: x of shape (H_in,) with h, c of shape (H,) must work too — "
-    "use dim=-1 (e.g. chunk(4, dim=-1)) so the same code serves (N, H_in) and (H_in,)"
+UNBATCHED_HINT = N_(  # lstm_gates, gru_cell: x and h
+    "unbatched input: x of shape (H_in,) with h of shape (H,) must work too — use "
+    "dim=-1 (e.g. chunk({chunks}, dim=-1)) so the same code serves (N, H_in) and "
+    "(H_in,)"
 )
+UNBATCHED_STATE_HINT = N_(  # lstm_cell: x and the state (h, c)
+    "unbatched input: x of shape (H_in,) with h and c of shape (H,) must work too — "
+    "use dim=-1 (e.g. chunk({chunks}, dim=-1)) so the same code serves (N, H_in) and "
+    "(H_in,)"
+)
+
+
+def unbatched_hint(args: tuple) -> str:
+    """The unbatched-input hint for a call with `args` (Case.lstm_args() or
+    Case.gate_args()): it names only the function's own arguments."""
+    state, weight_ih = args[1], args[2]
+    hint, h = (
+        (UNBATCHED_STATE_HINT, state[0])
+        if isinstance(state, tuple)
+        else (UNBATCHED_HINT, state)
+    )
+    return _(hint).format(chunks=weight_ih.shape[0] // h.shape[-1])
 
 
 # --- inputs ---------------------------------------------------------------------------
@@ -340,7 +358,7 @@ def run(name: str, fn: Callable, args: tuple, batched: bool) -> object:
     """`core.call`, adding the likely cause when the learner's code raised."""
     rules = [("NoneType", _(NONE_HINT))]
     if not batched:
-        rules.append(("", _(UNBATCHED_HINT)))
+        rules.append(("", unbatched_hint(args)))
     rules.append((("multiplied", "size mismatch"), _(TRANSPOSE_HINT)))
     with core.explain(*rules):
         return core.call(name, fn, *args)
@@ -503,7 +521,7 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
                         label=label,
                         shape=tuple(got.shape),
                         expected=tuple(want.shape),
-                        hint=_(UNBATCHED_HINT),
+                        hint=unbatched_hint(case.lstm_args()),
                     )
                 )
     if core.matches(h, c_ref) and core.matches(c, h_ref):
@@ -650,7 +668,9 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         g_got = core.expect_tensor(f"{name}: {gate}", g_got)
         if g_got.shape != g_want.shape:
             because = (
-                _(UNBATCHED_HINT) if not batched else shape_hint(g_got, g_want.shape)
+                unbatched_hint(case.gate_args())
+                if not batched
+                else shape_hint(g_got, g_want.shape)
             )
             fields = dict(
                 name=who,

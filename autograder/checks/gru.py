@@ -26,7 +26,6 @@ from . import core
 from .cell_diagnosis import (
     ACTS,
     TERMS,
-    UNBATCHED_HINT,
     Case,
     at,
     batched_then_unbatched,
@@ -37,6 +36,7 @@ from .cell_diagnosis import (
     run,
     shape_hint,
     term_message,
+    unbatched_hint,
 )
 
 # What each exercise must not call: the thing it asks you to build (sealed grading
@@ -181,7 +181,9 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
     want = ref.gru_cell(*case.gate_args())
     got = core.expect_tensor(name, run(name, cell, case.gate_args(), batched))
     who = at(name, batched)
-    because = _(UNBATCHED_HINT) if not batched else shape_hint(got, want.shape)
+    because = (
+        unbatched_hint(case.gate_args()) if not batched else shape_hint(got, want.shape)
+    )
     core.expect_shape(f"{who}: h'", got, tuple(want.shape), because)
     if core.matches(got, want):
         return
@@ -226,7 +228,7 @@ def check_gru_cell(
     core.passed(
         _(
             "gru_cell matches lstm_ref.functional.gru_cell, batched and unbatched "
-            "(input_size {input_size}, hidden_size {hidden_size}, batch {batch}, "
+            "(input_size={input_size}, hidden_size={hidden_size}, a batch of {batch}, "
             "bias={bias})"
         ).format(input_size=input_size, hidden_size=hidden_size, batch=batch, bias=bias)
     )

@@ -65,10 +65,12 @@ def check_forget_gate_prediction(predicted_f: object, claim: object) -> None:
         for value, why in wrong.items():
             if abs(predicted_f - value) <= 0.01:
                 core.fail(
-                    _("predicted_f = {value}: {why}").format(value=predicted_f, why=why)
+                    _("predicted_f = {value:.4g}: {why}").format(
+                        value=predicted_f, why=why
+                    )
                 )
         core.fail(
-            _("predicted_f = {value} is not σ(0 + 1 + 1) to two decimals").format(
+            _("predicted_f = {value:.4g} is not σ(0 + 1 + 1) to two decimals").format(
                 value=predicted_f
             )
         )
@@ -101,7 +103,12 @@ def check_forget_gate_claim(claim: object) -> None:
                 "the bias"
             ).format(claim=claim)
         )
-    core.passed(_("f = σ(·) stays in (0, 1) for any bias: σ comes after the sum"))
+    core.passed(
+        _(
+            'forget_gate_claim "B" is right: f = σ(·) stays in (0, 1) for any bias, '
+            "because σ comes after the sum"
+        )
+    )
 
 
 # --- exercises: lstm-gates, lstm-cell -------------------------------------------------
@@ -110,10 +117,10 @@ def check_forget_gate_claim(claim: object) -> None:
 def _sizes(input_size: int, hidden_size: int, batch: int, bias: bool) -> str:
     """The sizes a check ran on: argument names and numbers, the same in every
     language."""
-    return (
-        f"input_size {input_size}, hidden_size {hidden_size}, batch {batch}, "
-        f"bias={bias}"
-    )
+    return _(
+        "input_size={input_size}, hidden_size={hidden_size}, a batch of {batch}, "
+        "bias={bias}"
+    ).format(input_size=input_size, hidden_size=hidden_size, batch=batch, bias=bias)
 
 
 def check_lstm_gates(
@@ -211,12 +218,12 @@ def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> str:
             H * (I + H) + 2 * H * bias,
             _(
                 "each of the num_chunks gates has its own rows: "
-                "weight_ih is (num_chunks*H, I)"
+                "weight_ih is (num_chunks*H, H_in)"
             ),
         ),
         (
             G * H * 2 * I + b,
-            _("weight_hh is (num_chunks*H, H), not (num_chunks*H, I)"),
+            _("weight_hh is (num_chunks*H, H), not (num_chunks*H, H_in)"),
         ),
         (G * H * (I + 1) + b, _("weight_hh is (num_chunks*H, H)")),
     ]
@@ -224,7 +231,7 @@ def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> str:
         if got == value:
             return why
     return _(
-        "count weight_ih (num_chunks*H, I), weight_hh (num_chunks*H, H) and, with "
+        "count weight_ih (num_chunks*H, H_in), weight_hh (num_chunks*H, H) and, with "
         "bias, two biases (num_chunks*H,)"
     )
 
@@ -348,14 +355,19 @@ def _memory_failure(trace: dict[str, Tensor], bit: int, write_at: int) -> str:
     if written * bit < 0:
         return _("at the write step g has the wrong sign: g should follow the value")
     if kept < 0.5:
+        low, high = float(trace["f"][later].min()), float(trace["f"][later].max())
+        fields = dict(low=low, high=high, kept=kept, steps=len(trace["f"]) - w - 1)
+        if f"{low:.3f}" == f"{high:.3f}":
+            return _(
+                "the forget gate is not open enough: f ≈ {high:.3f}, and multiplied "
+                "over {steps} steps it leaves only {kept:.2g} of the bit in c — hold "
+                "f near 1 with a large positive bias"
+            ).format(**fields)
         return _(
-            "the forget gate closes: f is between {low:.3f} and {high:.3f}, so c keeps "
-            "only {kept:.2g} of the bit — hold f near 1 with a large positive bias"
-        ).format(
-            low=float(trace["f"][later].min()),
-            high=float(trace["f"][later].max()),
-            kept=kept,
-        )
+            "the forget gate is not open enough: f is between {low:.3f} and "
+            "{high:.3f}, and multiplied over {steps} steps it leaves only {kept:.2g} "
+            "of the bit in c — hold f near 1 with a large positive bias"
+        ).format(**fields)
     if leak > 0.5:
         return _(
             "distractors leak into c: the input gate reaches {high:.2f} after the "

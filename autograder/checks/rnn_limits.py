@@ -198,8 +198,8 @@ def check_rnn_cell(
         )
     core.passed(
         _(
-            "rnn_cell matches lstm_ref.functional.rnn_cell (batch {batch}, "
-            "input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+            "rnn_cell matches lstm_ref.functional.rnn_cell (a batch of {batch}, "
+            "input_size={input_size}, hidden_size={hidden_size}, and unbatched)"
         ).format(batch=batch, input_size=input_size, hidden_size=hidden_size)
     )
 
@@ -293,8 +293,8 @@ def check_rnn_forward(
         )
     core.passed(
         _(
-            "rnn_forward matches lstm_ref.RNN (L={length}, batch {batch}, "
-            "input_size {input_size}, hidden_size {hidden_size}, and unbatched)"
+            "rnn_forward matches lstm_ref.RNN (L = {length}, a batch of {batch}, "
+            "input_size={input_size}, hidden_size={hidden_size}, and unbatched)"
         ).format(
             length=length, batch=batch, input_size=input_size, hidden_size=hidden_size
         )
@@ -446,7 +446,7 @@ def check_jacobian_norm(
         expected = float(torch.linalg.matrix_norm(jacobian, ord=2))
         if math.isclose(value, expected, rel_tol=1e-9):
             continue
-        where = f"(L = {length}, hidden_size {hidden_size})"  # names and numbers
+        where = f"(L = {length}, hidden_size={hidden_size})"  # names and numbers
         if value == 0.0:
             core.fail(
                 _(
@@ -479,9 +479,13 @@ def check_jacobian_norm(
         )
     core.passed(
         _(
-            "jacobian_norm matches autograd through lstm_ref.RNN (L in {lengths}, "
-            "hidden_size {hidden_size}, radius {radius})"
-        ).format(lengths=lengths, hidden_size=hidden_size, radius=radius)
+            "jacobian_norm matches autograd through lstm_ref.RNN (L ∈ {lengths}, "
+            "hidden_size={hidden_size}, radius {radius})"
+        ).format(
+            lengths="{" + ", ".join(map(str, lengths)) + "}",
+            hidden_size=hidden_size,
+            radius=radius,
+        )
     )
 
 
@@ -603,10 +607,10 @@ def check_clip_grad_norm(
             if expected < max_norm:
                 core.fail(
                     _(
-                        "with {case} the gradients changed (norm {norm:.3g}): "
-                        "clipping must never scale up — the factor is "
-                        "min(1, max_norm / total_norm)"
-                    ).format(case=case, norm=_global_norm(mine))
+                        "with {case} (norm {before:.3g}) the gradients changed "
+                        "to norm {norm:.3g}: clipping must never scale up — the "
+                        "factor is min(1, max_norm / total_norm)"
+                    ).format(case=case, before=expected, norm=_global_norm(mine))
                 )
             if all(
                 b is None or core.matches(m.grad, b * _factor(b.norm(), max_norm))
@@ -628,7 +632,7 @@ def check_clip_grad_norm(
             )
     core.passed(
         _(
-            "clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm "
+            "clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm="
             "{max_norm}, {count} parameters, above and below the limit)"
         ).format(max_norm=max_norm, count=len(shapes))
     )
