@@ -263,16 +263,17 @@ def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         test_cell = page.locator(".jp-CodeCell", has_text=visible_test).first
-        output = test_cell.locator(".jp-OutputArea-output")
+        # the cell's output once its check has spoken (an output area starts empty)
+        output = test_cell.locator(".jp-OutputArea-output", has_text="CheckFailed")
         output.first.wait_for(timeout=180_000)
-        text = output.first.inner_text()
+        text = output.first.text_content() or ""
         (ARTIFACTS / "korean_feedback.txt").write_text(text)
         test_cell.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "korean_lab.png"))
         figures = page.locator(".jp-OutputArea-output img").count()
         stderr = page.locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-        ).all_inner_texts()
+        ).all_text_contents()
         browser.close()
 
     assert re.search(r"[가-힣]", text) and "Traceback" not in text, text
