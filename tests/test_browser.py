@@ -234,7 +234,8 @@ def korean_lab(tmp_path):
 
 def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
     """A wrong answer in the Korean edition: its visible test says why in Korean,
-    with the values filled in, and the figures above it have no missing glyphs."""
+    with the values filled in, and the figure above it is drawn with no missing
+    glyph (artifacts/browser/korean_figure.png)."""
     from grading import harness
     from playwright.sync_api import sync_playwright
 
@@ -270,12 +271,16 @@ def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
         (ARTIFACTS / "korean_feedback.txt").write_text(text)
         test_cell.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "korean_lab.png"))
-        figures = page.locator(".jp-OutputArea-output img").count()
-        stderr = page.locator(
+        # The first figure above the test: JupyterLab draws cells only near the
+        # viewport, so bring it there and wait for its image.
+        figure = page.locator(".jp-CodeCell", has_text="plt.show()").first
+        figure.scroll_into_view_if_needed()
+        figure.locator(".jp-OutputArea-output img").first.wait_for(timeout=60_000)
+        figure.screenshot(path=str(ARTIFACTS / "korean_figure.png"))
+        stderr = figure.locator(
             ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
         ).all_text_contents()
         browser.close()
 
     assert re.search(r"[가-힣]", text) and "Traceback" not in text, text
-    assert figures > 0
     assert not [s for s in stderr if "glyph" in s.lower()], stderr
