@@ -234,12 +234,12 @@ def korean_lab(tmp_path):
 
 def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
     """A wrong answer in the Korean edition: its visible test says why in Korean,
-    with the values filled in, and the figure above it is drawn with no missing
-    glyph (artifacts/browser/korean_figure.png)."""
+    with the values filled in, and the figures above it are drawn with no missing
+    glyph."""
     from grading import harness
     from playwright.sync_api import sync_playwright
 
-    url, _notebooks = korean_lab
+    url, notebooks = korean_lab
     (answer, visible_test), *_ = exercises(ASSIGNMENT)
     mistake = harness.catalog(
         REPO / "tests" / "mistakes" / f"{ASSIGNMENT}.toml", ASSIGNMENT
@@ -271,16 +271,21 @@ def test_korean_release_speaks_korean_in_jupyterlab(korean_lab):
         (ARTIFACTS / "korean_feedback.txt").write_text(text)
         test_cell.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "korean_lab.png"))
-        # The first figure above the test: JupyterLab draws cells only near the
-        # viewport, so bring it there and wait for its image.
-        figure = page.locator(".jp-CodeCell", has_text="plt.show()").first
-        figure.scroll_into_view_if_needed()
-        figure.locator(".jp-OutputArea-output img").first.wait_for(timeout=60_000)
-        figure.screenshot(path=str(ARTIFACTS / "korean_figure.png"))
-        stderr = figure.locator(
-            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-        ).all_text_contents()
+        # What the kernel drew, as JupyterLab saves it (its page draws only the
+        # cells near the viewport, so the saved notebook is the reliable record).
+        page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Save Notebook").first.click()
+        saved = notebooks / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        deadline = time.monotonic() + 60
+        while "image/png" not in saved.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
         browser.close()
 
+    outputs = [
+        o for c in json.loads(saved.read_text())["cells"] for o in c.get("outputs", [])
+    ]
+    figures = [o for o in outputs if "image/png" in o.get("data", {})]
+    stderr = ["".join(o["text"]) for o in outputs if o.get("name") == "stderr"]
     assert re.search(r"[가-힣]", text) and "Traceback" not in text, text
+    assert figures, "no figure was drawn above the test"
     assert not [s for s in stderr if "glyph" in s.lower()], stderr
