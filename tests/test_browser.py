@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -101,6 +102,9 @@ def running(tmp_path, target, *variables):
             *variables,
         ],
         cwd=REPO,
+        # a learner's environment: no MPLBACKEND=Agg from the in-process test harness
+        # (figures would not be drawn in the notebook)
+        env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
