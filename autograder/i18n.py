@@ -53,8 +53,10 @@ def normal(lang: str | None) -> str | None:
 
 def notebook_language(nb: dict) -> str | None:
     """The edition a notebook says it is, from its metadata (None: English)."""
-    meta = nb.get("metadata", {}).get(METADATA, {}) or {}
-    return normal(meta.get("lang"))
+    metadata = nb.get("metadata")
+    meta = metadata.get(METADATA) if isinstance(metadata, dict) else None
+    lang = meta.get("lang") if isinstance(meta, dict) else None
+    return normal(lang) if isinstance(lang, str) else None  # a learner may edit it
 
 
 def of_notebook(nb: dict) -> str | None:

@@ -342,3 +342,17 @@ def test_language_follows_choice_then_environment_then_notebook_then_locale(
     with pytest.raises(ValueError, match="no 'fr' edition"):
         with i18n.use("fr"):
             pass
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"lstm_course": "ko"},
+        {"lstm_course": {"lang": 5}},
+        {"lstm_course": {"lang": "../x"}},
+        [],
+    ],
+)
+def test_an_edited_edition_in_the_metadata_is_english_not_a_crash(metadata):
+    """The notebook's metadata is the learner's file: nonsense there means English."""
+    assert i18n.notebook_language({"metadata": metadata}) is None
