@@ -384,7 +384,7 @@ def skeleton(source: str) -> list[tuple[int, str]]:
     return kept
 
 
-def _lookup(catalog: Catalog, assignment: str):
+def _lookup(catalog: Catalog):
     missing: list[Segment] = []
 
     def look(cell: str, text: str, kind: str) -> str:
@@ -414,7 +414,7 @@ def translate(
     """`nb` in `lang`: every segment replaced from `catalog`; raises `Missing` naming
     every segment without a translation."""
     out = copy.deepcopy(nb)
-    look, missing = _lookup(catalog, str(path))
+    look, missing = _lookup(catalog)
     for cell in out.cells:
         name = key(cell)
         if cell.cell_type == "markdown":
