@@ -7,7 +7,7 @@
 n, compared with `lstm_ref.functional.gru_cell`: on a mismatch it names the known
 mistake (`GRU_MISTAKES`: gate order, the reset gate applied before weight_hh as in
 the original paper, z and 1 - z swapped, a missing term, a wrong activation) or the
-term that disagrees, with the LSTM's tools from `cell_diagnosis`.
+term that disagrees, with the tools it shares with the LSTM's (`cell_tools`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from autograder.i18n import N_, _
 from lstm_ref import functional as ref
 
 from . import core
-from .cell_diagnosis import (
+from .cell_tools import (
     ACTS,
     TERMS,
     Case,
@@ -59,7 +59,7 @@ GRU_GATES = "rzn"
 @dataclass(frozen=True)
 class GruMistake:
     """A known wrong GRU step: torch's except for the fields given. `message` is
-    marked `N_` and filled in by `text` (see `cell_diagnosis.fill`)."""
+    marked `N_` and filled in by `text` (see `cell_tools.fill`)."""
 
     message: str
     order: str = GRU_GATES

@@ -1,10 +1,11 @@
 """Checks for 02_lstm_cell: the forget-gate prediction, `lstm_gates`, `lstm_cell`,
 `num_parameters`, the hand-set memory cell; the GRU's check is in `gru`.
 
-The cell and gate checks run the diagnoses of `cell_diagnosis` on the sizes and seed
-the test cell passes (the hidden cells of the master pass other sizes, a batch of one
-and bias=False); `lstm_cell` is graded with torch's gates in place of the learner's
-`lstm_gates` (`core.using`), so a mistake there is not counted twice.
+The cell and gate checks run the diagnoses of `cell_diagnosis` and `gate_diagnosis`
+on the sizes and seed the test cell passes (the hidden cells of the master pass other
+sizes, a batch of one and bias=False); `lstm_cell` is graded with torch's gates in
+place of the learner's `lstm_gates` (`core.using`), so a mistake there is not counted
+twice.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from autograder.i18n import _
 from lstm_ref import functional as ref
 
 from . import core
-from .cell_diagnosis import (
-    diagnose_lstm_cell,
-    diagnose_lstm_gates,
-    reference_gates,
-    run,
-)
+from .cell_diagnosis import diagnose_lstm_cell
+from .cell_mistakes import reference_gates
+from .cell_tools import run
+from .gate_diagnosis import diagnose_lstm_gates
 
 # What each exercise must not call: the thing it asks you to build (sealed grading
 # gives the exercise zero, with a message, when the answer calls one of these).
