@@ -18,12 +18,10 @@ import lstm_ref.functional
 from autograder.i18n import _
 
 from . import core
+from .nn_lstm_configs import Config, _configs, lstm
 from .nn_lstm_parameters import (
     WRONG_ORDER,
-    Config,
-    _configs,
     _diff_state_dict,
-    lstm,
     reference_state_dict_shapes,
 )
 
