@@ -2,7 +2,9 @@
 
 Every check builds float64 inputs from a seed, runs the learner's function through
 `core.call`, compares with `lstm_ref` (torch itself for `clip_grad_norm_`) and, on a
-mismatch, names the likely mistake.
+mismatch, names the likely mistake. The gradient-norm predictions are checked in
+`rnn_predictions`, clipping in `grad_clipping`; their checks are offered here too, for
+the notebook's test cells.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from autograder.i18n import N_, _
 from lstm_ref import functional as ref
 
 from . import core
+
+# The checks of the notebook's other exercises, as its test cells call them.
+from .grad_clipping import check_clip_grad_norm as check_clip_grad_norm
+from .rnn_predictions import check_prediction as check_prediction
+from .rnn_predictions import check_prediction_format as check_prediction_format
 
 # What each exercise must not call: the thing it asks you to build (sealed grading
 # gives the exercise zero, with a message, when the answer calls one of these).
@@ -301,114 +308,6 @@ def check_rnn_forward(
     )
 
 
-# --- exercise: predict-gradient-norm ------------------------------------------------
-
-# The answers a learner writes (the same strings in every language).
-NORM_CHOICES = ("smaller or equal", "larger or equal", "it depends on the input")
-
-
-def _predicted_norms(norm_after_50_steps) -> dict[float, float]:
-    if not isinstance(norm_after_50_steps, dict) or set(norm_after_50_steps) != {
-        0.9,
-        1.1,
-    }:
-        core.fail(
-            _(
-                "norm_after_50_steps should be a dict with the keys 0.9 and 1.1, "
-                "got {got!r}"
-            ).format(got=norm_after_50_steps)
-        )
-    try:
-        return {rho: float(v) for rho, v in norm_after_50_steps.items()}
-    except (TypeError, ValueError):
-        core.fail(
-            _(
-                "norm_after_50_steps should map each radius to a number, got {got!r}"
-            ).format(got=norm_after_50_steps)
-        )
-
-
-def _predicted_choice(with_tanh) -> str:
-    if with_tanh not in NORM_CHOICES:
-        core.fail(
-            _("with_tanh should be one of {choices}, got {got!r}").format(
-                choices=NORM_CHOICES, got=with_tanh
-            )
-        )
-    return with_tanh
-
-
-def check_prediction_format(norm_after_50_steps, with_tanh) -> None:
-    """The visible test only checks that the answers are well formed; the numbers
-    are graded by the hidden test, and the next figure shows them."""
-    _predicted_norms(norm_after_50_steps)
-    _predicted_choice(with_tanh)
-    core.passed(
-        _(
-            "your predictions are well formed (graded by the hidden test; the "
-            "figure below shows the answer)"
-        )
-    )
-
-
-def check_prediction(norm_after_50_steps, with_tanh, steps: int = 50) -> None:
-    """The numbers: a linear RNN with w_hh = rho * Q has ‖∂h_T/∂h_0‖ = rho**T exactly;
-    tanh' <= 1 can only make the norm smaller."""
-    predicted = _predicted_norms(norm_after_50_steps)
-    for rho, value in predicted.items():
-        exact = rho**steps
-        if math.isclose(value, exact, rel_tol=0.2):
-            continue
-        fields = dict(rho=rho, value=value, steps=steps, exact=exact)
-        if math.isclose(value, rho * steps, rel_tol=0.05):
-            core.fail(
-                _(
-                    "for rho = {rho} you predicted {value:.3g} = rho * T: the "
-                    "Jacobian is a product of T factors, so the radii multiply, "
-                    "they do not add"
-                ).format(**fields)
-            )
-        if math.isclose(value, rho, rel_tol=0.05):
-            core.fail(
-                _(
-                    "for rho = {rho} you predicted {value:.3g}, the norm of one "
-                    "step: after {steps} steps the factors multiply"
-                ).format(**fields)
-            )
-        if value > 0 and math.isclose(value, 1 / exact, rel_tol=0.2):
-            if rho < 1:
-                message = _(
-                    "for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
-                    "direction is reversed — a radius below 1 makes the norm shrink, "
-                    "to rho**T"
-                )
-            else:
-                message = _(
-                    "for rho = {rho} you predicted {value:.3g} = 1 / rho**T: the "
-                    "direction is reversed — a radius above 1 makes the norm grow, "
-                    "to rho**T"
-                )
-            core.fail(message.format(**fields))
-        core.fail(
-            _(
-                "for rho = {rho} you predicted {value:.3g}; the measured norm is "
-                "{exact:.3g} — each step multiplies by the Jacobian w_hh.T, whose "
-                "norm is rho"
-            ).format(**fields)
-        )
-    if _predicted_choice(with_tanh) != "smaller or equal":
-        core.fail(
-            _(
-                "with tanh the norm is always smaller or equal (you said {said!r}): "
-                "each step multiplies by diag(1 - h_t**2), and tanh' = 1 - tanh**2 is "
-                "at most 1 whatever the input"
-            ).format(said=with_tanh)
-        )
-    core.passed(
-        _("your predictions are right: rho**T for the linear RNN, never more with tanh")
-    )
-
-
 # --- exercise: jacobian-norm --------------------------------------------------------
 
 
@@ -486,153 +385,4 @@ def check_jacobian_norm(
             hidden_size=hidden_size,
             radius=radius,
         )
-    )
-
-
-# --- exercise: clip-grad-norm -------------------------------------------------------
-
-
-def _parameters_with_grads(
-    shapes, scale: float, generator: torch.Generator, none_at: int | None = None
-) -> list[torch.Tensor]:
-    parameters = []
-    for index, shape in enumerate(shapes):
-        p = torch.randn(*shape, generator=generator, dtype=DTYPE, requires_grad=True)
-        if index != none_at:
-            p.grad = torch.randn(*shape, generator=generator, dtype=DTYPE) * scale
-        parameters.append(p)
-    return parameters
-
-
-def _copy(parameters: list[torch.Tensor]) -> list[torch.Tensor]:
-    copies = []
-    for p in parameters:
-        q = p.detach().clone().requires_grad_()
-        q.grad = None if p.grad is None else p.grad.clone()
-        copies.append(q)
-    return copies
-
-
-def _factor(total_norm, max_norm: float) -> float:
-    """torch's clipping factor: min(1, max_norm / (total_norm + 1e-6))."""
-    return min(1.0, max_norm / (float(total_norm) + 1e-6))
-
-
-def _global_norm(parameters) -> float:
-    return math.sqrt(
-        sum(float(p.grad.norm()) ** 2 for p in parameters if p.grad is not None)
-    )
-
-
-def check_clip_grad_norm(
-    clip_grad_norm: Callable,
-    seed: int = 0,
-    shapes: tuple = ((4, 3), (4,), (2, 4)),
-    max_norm: float = 1.0,
-) -> None:
-    """clip_grad_norm(parameters, max_norm) against torch.nn.utils.clip_grad_norm_:
-    a gradient above max_norm, one below it, a parameter without .grad, and the
-    parameters passed as a generator (as net.parameters() is)."""
-    g = core.generator(seed)
-    base = math.sqrt(sum(math.prod(s) for s in shapes))  # norm of unit randn grads
-    cases = {
-        _("a gradient of norm above max_norm"): (10 * max_norm / base, None),
-        _("a gradient of norm below max_norm"): (0.3 * max_norm / base, None),
-        _("a parameter whose .grad is None"): (10 * max_norm / base, 1),
-    }
-    for case, (scale, none_at) in cases.items():
-        mine = _parameters_with_grads(shapes, scale, g, none_at)
-        torch_params = _copy(mine)
-        before = [None if p.grad is None else p.grad.clone() for p in mine]
-        got = core.call("clip_grad_norm", clip_grad_norm, (p for p in mine), max_norm)
-        expected = float(torch.nn.utils.clip_grad_norm_(torch_params, max_norm))
-        try:
-            total = float(got)
-        except (TypeError, ValueError, RuntimeError):
-            core.fail(
-                _(
-                    "clip_grad_norm should return the total norm (a number or a "
-                    "0-d tensor), got {got} ({case})"
-                ).format(got=core.describe(got), case=case)
-            )
-        unchanged = all(
-            b is None or torch.equal(p.grad, b)
-            for p, b in zip(mine, before, strict=True)
-        )
-        if expected > max_norm and unchanged:
-            core.fail(
-                _(
-                    "with {case} the gradients were not scaled: scale p.grad in "
-                    "place (p.grad.mul_(...), not p.grad.mul(...)), and if you loop "
-                    "over `parameters` twice, make it a list first — a generator "
-                    "such as net.parameters() is empty the second time"
-                ).format(case=case)
-            )
-        if not math.isclose(total, expected, rel_tol=1e-6):
-            if math.isclose(total, min(expected, max_norm), rel_tol=1e-4):
-                core.fail(
-                    _(
-                        "clip_grad_norm returned {total:.6g}, the norm after "
-                        "clipping; torch returns the total norm before clipping, "
-                        "{expected:.6g}"
-                    ).format(total=total, expected=expected)
-                )
-            summed = sum(float(b.norm()) for b in before if b is not None)
-            if math.isclose(total, summed, rel_tol=1e-6):
-                core.fail(
-                    _(
-                        "the total norm is the sum of the parameters' norms: it is "
-                        "the norm of all gradients joined into one vector, "
-                        "sqrt(sum of squared norms)"
-                    )
-                )
-            core.fail(
-                _(
-                    "clip_grad_norm returned {total:.6g}, torch's total norm is "
-                    "{expected:.6g} ({case}) — the global L2 norm over every "
-                    "parameter's .grad"
-                ).format(total=total, expected=expected, case=case)
-            )
-        for index, (p, q) in enumerate(zip(mine, torch_params, strict=True)):
-            if q.grad is None:
-                if p.grad is not None:
-                    core.fail(
-                        _("parameter {index} had no .grad and should keep none").format(
-                            index=index
-                        )
-                    )
-                continue
-            if torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-12):
-                continue
-            if expected < max_norm:
-                core.fail(
-                    _(
-                        "with {case} (norm {before:.3g}) the gradients changed "
-                        "to norm {norm:.3g}: clipping must never scale up — the "
-                        "factor is min(1, max_norm / total_norm)"
-                    ).format(case=case, before=expected, norm=_global_norm(mine))
-                )
-            if all(
-                b is None or core.matches(m.grad, b * _factor(b.norm(), max_norm))
-                for m, b in zip(mine, before, strict=True)
-            ):
-                core.fail(
-                    _(
-                        "each parameter was clipped on its own norm: clipping "
-                        "scales every gradient by one common factor from the global "
-                        "norm, so the direction of the whole gradient is kept"
-                    )
-                )
-            core.fail(
-                _(
-                    "parameter {index}'s gradient differs from torch's after "
-                    "clipping ({case}): multiply every .grad by "
-                    "min(1, max_norm / (total_norm + 1e-6))"
-                ).format(index=index, case=case)
-            )
-    core.passed(
-        _(
-            "clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm="
-            "{max_norm}, {count} parameters, above and below the limit)"
-        ).format(max_norm=max_norm, count=len(shapes))
     )
