@@ -18,7 +18,7 @@ from torch import nn
 
 import lstm_ref
 from autograder.checks import core
-from autograder.checks.training import (
+from autograder.checks.training_references import (
     _last_layer,
     _random_sequences,
     reference_make_batch,
