@@ -1,118 +1,32 @@
 """Checks for 05_inputs_outputs: what goes into an LSTM and what comes out.
 
-The oracle is `lstm_ref.LSTM` run in float64. A padded batch is built the way torch's
-`pad_packed_sequence` builds it (each sequence's outputs, zeros after its length), and
-its answers come from running every sequence alone: packed results equal those runs, so
-the oracle never relies on the indexing the learner is asked to write.
+The oracle is `lstm_ref.LSTM` run in float64 (`outputs_oracle`). Here: the predicted
+shapes and the bidirectional choices (each read off a run), `split_h_n` and
+`final_features`. The padded-batch exercises (last-valid-output,
+bidirectional-features) are checked in `padded_outputs`; their checks, and the oracle
+the tests read, are offered here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 
 from autograder.checks import core
 from autograder.checks.core import fail, passed
+from autograder.checks.outputs_oracle import INPUT_SIZE as INPUT_SIZE
+from autograder.checks.outputs_oracle import _attempt, _describe, _diagnose, _run
+from autograder.checks.outputs_oracle import _lstm as _lstm
+from autograder.checks.padded_outputs import _padded_run as _padded_run
+from autograder.checks.padded_outputs import (
+    check_bidirectional_features as check_bidirectional_features,
+)
+from autograder.checks.padded_outputs import (
+    check_last_valid_output as check_last_valid_output,
+)
 from autograder.i18n import N_, _
 from lstm_ref import LSTM
-
-INPUT_SIZE = 3
-
-# ---------------------------------------------------------------------------
-# Running the oracle
-
-
-def _lstm(hidden_size: int, num_layers: int = 1, bidirectional=False):
-    return LSTM(
-        INPUT_SIZE, hidden_size, num_layers, bidirectional=bidirectional
-    ).double()
-
-
-def _run(seed: int, num_layers: int, bidirectional: bool, batch: int | None, steps=5):
-    """(output, h_n) of a seeded LSTM on a batched (batch = N) or unbatched input."""
-    shape = (steps, batch, INPUT_SIZE) if batch else (steps, INPUT_SIZE)
-    with core.forked_rng(seed), torch.no_grad():
-        lstm = _lstm(4, num_layers, bidirectional)
-        output, (h_n, _c_n) = lstm(torch.randn(shape, dtype=torch.float64))
-    return output, h_n
-
-
-def _padded_run(
-    seed: int,
-    lengths: Sequence[int],
-    total_length: int,
-    num_layers=1,
-    bidirectional=False,
-):
-    """The padded output of a variable-length batch, (total_length, N, D*H_out), and
-    the h_n of each sequence run alone, (N, D*num_layers, H_out)."""
-    outputs, finals = [], []
-    with core.forked_rng(seed), torch.no_grad():
-        lstm = _lstm(4, num_layers, bidirectional)
-        for length in lengths:
-            x = torch.randn(length, INPUT_SIZE, dtype=torch.float64)
-            output, (h_n, _c_n) = lstm(x)
-            outputs.append(output)
-            finals.append(h_n)
-    padded = torch.zeros(
-        total_length, len(lengths), outputs[0].shape[-1], dtype=torch.float64
-    )
-    for b, output in enumerate(outputs):
-        padded[: len(output), b] = output
-    return padded, torch.stack(finals)
-
-
-def _describe(num_layers: int, bidirectional: bool, batch: int | None) -> str:
-    if bidirectional and batch:
-        text = _("a {num_layers}-layer bidirectional LSTM on a batch of {batch}")
-    elif bidirectional:
-        text = _("a {num_layers}-layer bidirectional LSTM on an unbatched input")
-    elif batch:
-        text = _("a {num_layers}-layer unidirectional LSTM on a batch of {batch}")
-    else:
-        text = _("a {num_layers}-layer unidirectional LSTM on an unbatched input")
-    return text.format(num_layers=num_layers, batch=batch)
-
-
-def _attempt(name: str, fn: Callable, *args, hint: str = "", by_error=None):
-    """Call learner code; on an exception, fail with its message and a likely cause:
-    `by_error[exception type name]` if given, else `hint`."""
-    rules = [(f"{kind}:", because) for kind, because in (by_error or {}).items()]
-    with core.explain(*rules, *([("", hint)] if hint else [])):
-        return core.call(name, fn, *args)
-
-
-def _diagnose(
-    name: str,
-    got,
-    expected: torch.Tensor,
-    known: dict,
-    context: str,
-    hint: str = "",
-    explain: Callable[[], None] = lambda: None,
-):
-    """Fail with the first known mistake `got` matches (None, or a mistake that gives
-    the right answer on this case, is skipped); else, if `got` is wrong, let
-    `explain` name a cause, and compare with `expected`."""
-    possible = {m: wrong for m, wrong in known.items() if wrong is not None}
-    message = core.find_mistake(got, possible, correct=expected)
-    if message:
-        fail(
-            _("{name} for {context}: {message}").format(
-                name=name, context=context, message=message
-            )
-        )
-    if not core.matches(got, expected):
-        explain()
-    core.expect_close(
-        _("{name} for {context}").format(name=name, context=context),
-        got,
-        expected,
-        hint,
-    )
-
 
 # ---------------------------------------------------------------------------
 # predict-shapes
@@ -450,179 +364,3 @@ def check_final_features(
     passed(
         _("final_features gives the last layer's final states, forward then reverse")
     )
-
-
-# ---------------------------------------------------------------------------
-# last-valid-output and bidirectional-features
-
-PaddedCase = tuple  # (lengths, total_length, batch_first)
-PADDED_CASES: tuple[PaddedCase, ...] = (((4, 2, 3), 6, False), ((5, 1, 3, 2), 5, True))
-
-
-def last_valid_output_reference(output, lengths, batch_first=False):
-    if batch_first:
-        output = output.transpose(0, 1)
-    index = torch.as_tensor(lengths) - 1
-    return output[index, torch.arange(output.shape[1])]
-
-
-@dataclass
-class _Padded:
-    """One padded batch: `output` time-major, `shown` as the learner gets it."""
-
-    output: torch.Tensor  # (L, N, D*H_out), zeros after each length
-    h_n: torch.Tensor  # (N, D*num_layers, H_out): each sequence run alone
-    lengths: torch.Tensor | list  # as passed to the learner
-    batch_first: bool
-    context: str
-
-    @property
-    def shown(self) -> torch.Tensor:
-        return (
-            self.output.transpose(0, 1).contiguous()
-            if self.batch_first
-            else self.output
-        )
-
-
-def _padded_case(seed, lengths, total_length, batch_first, bidirectional) -> _Padded:
-    output, h_n = _padded_run(seed, lengths, total_length, bidirectional=bidirectional)
-    return _Padded(
-        output,
-        h_n,
-        torch.tensor(lengths) if isinstance(lengths, tuple) else lengths,
-        batch_first,
-        _(
-            "lengths {lengths}, padded to L = {total_length}, batch_first={batch_first}"
-        ).format(
-            lengths=list(lengths), total_length=total_length, batch_first=batch_first
-        ),
-    )
-
-
-def _check_padded(name, fn, case: _Padded, expected, known, **hints):
-    """Call `fn(case.shown, lengths, batch_first)` and diagnose its answer; when a
-    batch-first case fails, try the same call time-major to blame the layout."""
-
-    def explain():
-        if not case.batch_first:
-            return
-        try:
-            with core.quiet():
-                time_major = fn(case.output, case.lengths, False)
-        except Exception:  # noqa: BLE001 - only diagnosing
-            return
-        if core.matches(time_major, expected):
-            fail(
-                _(
-                    "{name} for {context}: with batch_first=True, output is "
-                    "(N, L, F): time is dim 1, so index there (or transpose first)"
-                ).format(name=name, context=case.context)
-            )
-
-    try:
-        got = _attempt(name, fn, case.shown, case.lengths, case.batch_first, **hints)
-    except core.CheckFailed:
-        explain()
-        raise
-    _diagnose(name, got, expected, known, case.context, explain=explain)
-
-
-def check_last_valid_output(
-    last_valid_output: Callable,
-    seed: int = 0,
-    cases: Sequence[PaddedCase] = PADDED_CASES,
-    bidirectional: bool = False,
-) -> None:
-    """last_valid_output(output, lengths, batch_first)[b] must be the output of
-    sequence b at its last real step, t = lengths[b] - 1, i.e. the last output of
-    that sequence run alone."""
-    for lengths, total_length, batch_first in cases:
-        case = _padded_case(seed, lengths, total_length, batch_first, bidirectional)
-        output = case.output
-        index, batch = torch.as_tensor(lengths), torch.arange(len(lengths))
-        expected = output[index - 1, batch]
-        full = max(lengths) == total_length  # else index -1 gives pads only
-        known = {
-            _(
-                "you took index -1 of the padded batch: for a sequence shorter than L "
-                "that is a pad (zeros). Take t = lengths[b] - 1"
-            ): output[-1] if full else None,
-            _(
-                "you picked pads (zeros): index -1 of the padded batch, or "
-                "t = lengths[b] (off by one), is past a short sequence's end; its "
-                "last real step is t = lengths[b] - 1"
-            ): torch.zeros_like(expected),
-            _(
-                "you turned (N, L, F) into (L, N, F) with view or reshape, which "
-                "mixes steps and sequences: use transpose(0, 1)"
-            ): last_valid_output_reference(
-                case.shown.view(total_length, len(lengths), -1), index
-            )
-            if batch_first
-            else None,
-        }
-        by_error = {
-            "IndexError": _(
-                "off by one? t = lengths[b] is past the end when "
-                "lengths[b] = L: the last real step is t = lengths[b] - 1"
-            ),
-            "TypeError": _(
-                "lengths may be a list of ints or a tensor: "
-                "torch.as_tensor(lengths) takes both"
-            ),
-        }
-        _check_padded(
-            "last_valid_output",
-            last_valid_output,
-            case,
-            expected,
-            known,
-            by_error=by_error,
-        )
-    passed(_("last_valid_output picks each sequence's last real step"))
-
-
-def check_bidirectional_features(
-    bidirectional_features: Callable,
-    seed: int = 0,
-    cases: Sequence[PaddedCase] = PADDED_CASES,
-) -> None:
-    """bidirectional_features(output, lengths, batch_first) of a padded bidirectional
-    output must equal h_n's last-layer rows (forward, reverse) of each sequence run
-    alone: what packing would have given."""
-    for lengths, total_length, batch_first in cases:
-        case = _padded_case(seed, lengths, total_length, batch_first, True)
-        output, h_n = case.output, case.h_n
-        expected = torch.cat([h_n[:, -2], h_n[:, -1]], -1)
-        H = h_n.shape[-1]
-        valid = last_valid_output_reference(output, case.lengths)
-        known = {
-            _(
-                "you took output[-1] for the reverse direction: its final state is at "
-                "output[0, :, H:] (pytorch issue #3587)"
-            ): torch.cat([valid[:, :H], output[-1, :, H:]], -1),
-            _(
-                "you took output[-1] for both directions: the forward one ends at "
-                "t = lengths - 1, the reverse one at t = 0, output[0, :, H:] (pytorch "
-                "issue #3587)"
-            ): output[-1],
-            _(
-                "the reverse direction ends at t = 0, not at the last real step "
-                "(where it starts): take output[0, :, H:]"
-            ): valid,
-            _(
-                "the forward half comes from the padded last step: take it at "
-                "t = lengths - 1"
-            ): torch.cat([output[-1, :, :H], output[0, :, H:]], -1),
-            _("the directions are swapped: forward first, then reverse"): torch.cat(
-                [output[0, :, H:], valid[:, :H]], -1
-            ),
-        }
-        with core.using(
-            bidirectional_features, last_valid_output=last_valid_output_reference
-        ):
-            _check_padded(
-                "bidirectional_features", bidirectional_features, case, expected, known
-            )
-    passed(_("bidirectional_features equals the packed run's final states"))
