@@ -1,4 +1,4 @@
-"""The check of notebook 07's training loop (`train`), exercise 4.
+"""The checks of notebook 07's training loop (`train`), exercise 4.
 
 The learner's `train(model, sequences, labels, ...)` trains a `ReferenceClassifier`
 with `reference_make_batch` in place of the learner's `make_batch`; while it runs
