@@ -13,6 +13,6 @@ shared with the `lstm-course` CLI so both grade alike.
 
 import os
 
-from autograder import course
+from autograder.grading import course
 
 course.configure(get_config(), os.path.dirname(os.path.abspath(__file__)))  # noqa: F821

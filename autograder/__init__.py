@@ -1,1 +1,12 @@
-"""The course's grading side: nbgrader glue, check helpers and the lstm-course CLI."""
+"""The course's grading side, by job; each layer imports only from those below it
+(the import-linter contracts in pyproject.toml):
+
+    cli, lab, __main__      the `lstm-course` commands and `make lab`
+    editions                masters -> releases, both languages, points
+    grading                 a notebook, a class, a cluster; nbgrader and its gradebook
+    sealed                  the learner's kernel in its sandbox; the trusted verdict
+    checks                  what a learner's test cell calls
+    notebooks               reading notebooks and recognising their assignment
+    i18n, fonts, table      the learner's language, its font, terminal tables
+    settings, errors        plain values and the course's one error type
+"""

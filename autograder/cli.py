@@ -14,8 +14,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from autograder import course, gradebook, i18n, notebooks, settings
+from autograder import i18n, notebooks, settings
 from autograder.errors import CourseError
+from autograder.grading import course, gradebook
 from autograder.i18n import N_, _
 from autograder.table import points, render
 
@@ -23,7 +24,7 @@ UNSEALED = N_("grading kernels run without the bubblewrap sandbox, with your rig
 
 
 def cmd_release(args) -> int:
-    from autograder.release import release
+    from autograder.editions.release import release
 
     ids = course.select(args.ids, args.masters)
     stale = release(ids, check=args.check, masters=args.masters, target=args.target)
@@ -37,7 +38,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_solutions(args) -> int:
-    from autograder.solutions import solutions
+    from autograder.editions.solutions import solutions
 
     ids = course.select(args.ids, args.masters)
     if args.executed is None:  # beside the masters' edition: solutions_executed/
@@ -63,7 +64,7 @@ def cmd_solutions(args) -> int:
 def sealing(args, refuse: bool) -> bool:
     """Whether grading kernels run sealed in bubblewrap. Without bwrap, `refuse`
     (grading a class) stops with the fix; otherwise (self-study) it says so."""
-    from autograder import sandbox
+    from autograder.sealed import sandbox
 
     if args.unsealed:
         warning = _("warning: {message}").format(message=_(UNSEALED))
@@ -102,7 +103,7 @@ def cmd_check(args) -> int:
 
 
 def check_table(args, paths: list[Path]) -> int:
-    from autograder.check import by_exercise, check
+    from autograder.grading.check import by_exercise, check
 
     if not paths:
         raise CourseError(_("no notebooks given and none under notebooks/"))
@@ -138,7 +139,7 @@ def check_table(args, paths: list[Path]) -> int:
 
 
 def cmd_translations(args) -> int:
-    from autograder import translations
+    from autograder.editions import translations
 
     ids = course.select(args.ids)
     for lang in [args.lang] if args.lang else course.TRANSLATED:
@@ -156,7 +157,7 @@ def cmd_translations(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from autograder.grade import grade
+    from autograder.grading.grade import grade
 
     if args.jobs < 1:
         raise CourseError("--jobs must be at least 1")

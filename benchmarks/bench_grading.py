@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from grading import batches, harness  # noqa: E402
 
-from autograder import course, notebooks  # noqa: E402
+from autograder import notebooks  # noqa: E402
+from autograder.grading import course  # noqa: E402
 
 
 def timed(command: list[str], cwd: Path) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench_grading import learner_notebooks, timed
 
-from autograder import course
+from autograder.grading import course
 
 WAYS = {"sealed": [], "unsealed": ["--unsealed"]}
 

@@ -16,6 +16,6 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # the course's own packages (autograder/)
 
-from autograder import course  # noqa: E402
+from autograder.grading import course  # noqa: E402
 
 course.configure(get_config(), HERE, course_id="lstm-course-ko")  # noqa: F821

@@ -24,7 +24,7 @@ from grading.batches import FIXTURE, OTHER
 from nbgrader.api import Gradebook
 from postgres import free_port
 
-from autograder import course
+from autograder.grading import course
 
 MISTAKES = harness.catalog(batches.FIXTURE_CATALOGS / f"{FIXTURE}.toml", FIXTURE)
 # 12 submissions of the fixture course: correct ones, every catalogued mistake,

@@ -17,8 +17,8 @@ from grading import batches, harness
 from grading.batches import FIXTURE, FIXTURE_MASTERS, FIXTURE_TIMEOUT, OTHER
 from nbgrader.api import Gradebook
 
-from autograder import course
 from autograder.cli import main
+from autograder.grading import course
 
 FIXTURE_ARGS = ["--masters", str(FIXTURE_MASTERS), "--timeout", str(FIXTURE_TIMEOUT)]
 MISTAKE = harness.catalog(batches.FIXTURE_CATALOGS / f"{FIXTURE}.toml", FIXTURE)[0]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from grading import batches, harness
 
-from autograder import course, notebooks
+from autograder import notebooks
+from autograder.grading import course
 
 ASSIGNMENTS = course.assignments()
 MISTAKES = [
@@ -89,7 +90,7 @@ def test_feedback_page_never_shows_hidden_tests(batch, assignment):
 
 
 def batch_line(batch, student, assignment, grade_id) -> str:
-    from autograder.feedback import cell_feedback
+    from autograder.grading.feedback import cell_feedback
 
     for cell in batch.autograded(student, assignment).cells:
         if notebooks.nbgrader_meta(cell).get("grade_id") == grade_id:

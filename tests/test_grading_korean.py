@@ -14,7 +14,8 @@ import re
 import pytest
 from grading import batches
 
-from autograder import course, notebooks
+from autograder import notebooks
+from autograder.grading import course
 
 ASSIGNMENTS = course.assignments()
 STUDENTS = ("filled", "release", "mistakes-round-1")

@@ -8,7 +8,8 @@ import re
 import pytest
 from grading import batches, harness
 
-from autograder import course, notebooks
+from autograder import notebooks
+from autograder.grading import course
 
 MASTERS = [(course.MASTERS, a) for a in course.assignments()] + [
     (batches.FIXTURE_MASTERS, a) for a in course.assignments(batches.FIXTURE_MASTERS)

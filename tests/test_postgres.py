@@ -15,7 +15,7 @@ from grading.batches import FIXTURE, OTHER
 from postgres import PASSWORD, USER, free_port
 from test_cli import FIXTURE_ARGS, one_line_error, run_cli
 
-from autograder import course, gradebook
+from autograder.grading import course, gradebook
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from grading import harness
 
-from autograder import points
+from autograder.editions import points
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

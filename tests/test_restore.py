@@ -17,13 +17,13 @@ from nbgrader.api import Gradebook
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = """
-from autograder import settings
+from autograder.grading import options
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {masters!r}
 c.CourseDirectory.course_id = "plain"
-settings.apply(c, sealed=False)
+options.apply(c, sealed=False)
 """
 
 

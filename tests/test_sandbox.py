@@ -1,6 +1,6 @@
-"""Sealed grading kernels (autograder/sandbox.py) and the output and memory limits
-(autograder/limits.py): real kernels in real bubblewrap sandboxes, probed from the
-inside and checked from the host."""
+"""Sealed grading kernels (autograder/sealed/sandbox.py) and the output and memory
+limits (autograder/sealed/limits.py): real kernels in real bubblewrap sandboxes,
+probed from the inside and checked from the host."""
 
 from __future__ import annotations
 
@@ -23,10 +23,12 @@ from jupyter_client.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import check, cli, course, sandbox, settings
-from autograder.execute import ResilientExecute
-from autograder.limits import CUT
-from autograder.sandbox import SealedKernelManager
+from autograder import cli, settings
+from autograder.grading import check, course
+from autograder.grading.execute import ResilientExecute
+from autograder.sealed import sandbox
+from autograder.sealed.limits import CUT
+from autograder.sealed.sandbox import SealedKernelManager
 
 sandbox_readable = sandbox.readable
 
@@ -269,7 +271,7 @@ def test_nothing_outlives_a_kernel(host):
 GRADER = """
 import sys
 from jupyter_client.utils import run_sync
-from autograder.sandbox import SealedKernelManager
+from autograder.sealed.sandbox import SealedKernelManager
 km = SealedKernelManager(kernel_name="python3")
 run_sync(km.start_kernel)(cwd=sys.argv[1])
 kc = km.client()

@@ -46,3 +46,21 @@ def test_ruff_finds_nothing_in_the_korean_masters_but_long_words():
         text=True,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_layers_of_autograder_hold():
+    """The import-linter contracts in pyproject.toml (layers by job, no cycles,
+    lstm_ref alone); a broken one is printed with the import that breaks it."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    run = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[run.stdout.find("Broken contracts") :]
+    assert "0 broken" in run.stdout
+
+
+def test_no_module_of_the_course_is_over_600_lines():
+    too_long = {
+        str(path.relative_to(REPO)): n
+        for path in sorted((REPO / "autograder").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert not too_long, f"split along a real seam: {too_long}"

@@ -61,7 +61,7 @@ def test_a_passed_exercise_shows_its_hidden_tests_confirmation():
     """A prediction's visible test only checks the form ("graded by the hidden test;
     the figure below shows the answer"): once everything passed, the row says what
     the hidden test confirmed; a failing cell's line still comes first."""
-    from autograder.check import CellResult, Report, by_exercise
+    from autograder.grading.check import CellResult, Report, by_exercise
 
     visible = "✓ your predictions are well formed (graded by the hidden test)"
     hidden = "✓ your predictions are right"

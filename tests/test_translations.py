@@ -16,8 +16,10 @@ import string
 import nbformat
 import pytest
 
-from autograder import course, i18n, notebooks, translations
+from autograder import i18n, notebooks
+from autograder.editions import translations
 from autograder.errors import CourseError
+from autograder.grading import course
 
 LANG = "ko"
 ASSIGNMENTS = course.assignments()

@@ -14,8 +14,8 @@ import torch
 from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import remote, trusted
 from autograder.checks import core
+from autograder.sealed import remote, trusted
 
 
 @pytest.fixture(scope="module")
@@ -313,11 +313,13 @@ def test_a_notebook_that_reaches_into_the_watch_fails_the_watched_exercises(kern
     client, link = kernel
     learner = new_notebook(
         cells=[
-            new_code_cell("import autograder.agent\nautograder.agent.Guard = None"),
+            new_code_cell(
+                "import autograder.sealed.agent\nautograder.sealed.agent.Guard = None"
+            ),
             answer("x"),
         ]
     )
-    assert trusted.tampering(learner) == "autograder.agent"
+    assert trusted.tampering(learner) == "autograder.sealed.agent"
     assert trusted.tampering(master(answer("x"))) == ""
     for forbid, failed in [(["torch.lstm_cell"], True), ([], False)]:
         test = cell("assert True")

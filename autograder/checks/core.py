@@ -186,8 +186,9 @@ def using(fn: Callable, **names: Any) -> Iterator[None]:
 
 def beside(fn: Callable, helper: Callable) -> Callable:
     """`helper` with `fn` as its first argument, run where `fn` runs: in the
-    learner's kernel when `fn` is a proxy there (sealed grading, autograder/remote.py;
-    `helper` must then be a module-level function of the checks)."""
+    learner's kernel when `fn` is a proxy there (sealed grading,
+    autograder/sealed/remote.py; `helper` must then be a module-level function of
+    the checks)."""
     run_there = getattr(type(fn), "run_beside", None)
     if run_there is not None:
         return run_there(fn, helper)

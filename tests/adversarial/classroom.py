@@ -38,9 +38,10 @@ from grading import batches, harness
 from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
-from autograder import course, feedback, notebooks
-from autograder.check import check
-from autograder.grade import grade
+from autograder import notebooks
+from autograder.grading import course, feedback
+from autograder.grading.check import check
+from autograder.grading.grade import grade
 
 TIMEOUT = 30  # seconds per cell: the endless loop costs it once
 HONEST = {f"honest-{kind}": kind for kind in (FILLED, WRONG, BLANK)}

@@ -134,13 +134,13 @@ def hide_failures():
 
 
 def blind_the_guard():
-    """The watch on forbidden calls (autograder.agent.Guard, in this kernel) sees
+    """The watch on forbidden calls (autograder.sealed.agent.Guard, in this kernel) sees
     nothing: it never finds a call, and a class is never a forbidden subclass."""
     import contextlib
 
-    import autograder.agent
+    import autograder.sealed.agent
 
-    guard = autograder.agent.Guard
+    guard = autograder.sealed.agent.Guard
     guard.watching = lambda self: contextlib.nullcontext()
     guard.target = lambda self, fn: None
     guard.__call__ = lambda self, *args: None
@@ -152,9 +152,9 @@ def blind_the_guard():
 def steal_answers(exercise, channel, scope):
     """Find the master's answer to `exercise` through `channel` and exec it here.
 
-    Channels: "masters" (autograder.course.MASTERS), "upward" (a solutions/ folder
-    above the working directory), "parent" (one above the working directory of any
-    process this one descends from), "resources" (importlib.resources' view of the
+    Channels: "masters" (autograder.grading.course.MASTERS), "upward" (a solutions/
+    folder above the working directory), "parent" (one above the working directory of
+    any process this one descends from), "resources" (importlib.resources' view of the
     package), "finder" (the editable install's finder and the import system),
     "metadata" (importlib.metadata's record of where the project was installed
     from), "git" (`git show HEAD:...` in the repository the package comes from),
@@ -193,9 +193,9 @@ def steal_answers(exercise, channel, scope):
 
     def places():
         if channel == "masters":
-            import autograder.course
+            import autograder.grading.course
 
-            yield Path(autograder.course.MASTERS) / name / f"{name}.ipynb"
+            yield Path(autograder.grading.course.MASTERS) / name / f"{name}.ipynb"
         elif channel == "upward":
             for up in [Path.cwd(), *Path.cwd().parents]:
                 yield up / relative

@@ -23,8 +23,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import course, notebooks
-from autograder.grade import Outcome, grade
+from autograder import notebooks
+from autograder.grading import course
+from autograder.grading.grade import grade
+from autograder.grading.worker import Outcome
 from grading import harness
 
 TESTS = Path(__file__).resolve().parents[1]

@@ -7,11 +7,11 @@ formgrader's Generate, Release, Collect, Autograde and Feedback buttons, and
 
 import os
 
-from autograder import settings
+from autograder.grading import options
 
 c = get_config()  # noqa: F821 (injected by traitlets)
 
 # ~/lstm-course/source holds the masters (copied at account creation); nbgrader's
 # default folders (release, submitted, autograded, feedback, gradebook.db) go beside.
 c.CourseDirectory.root = os.path.expanduser("~/lstm-course")
-settings.apply(c)
+options.apply(c)

@@ -10,7 +10,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import course, feedback, notebooks, settings
+from autograder import notebooks, settings
+from autograder.grading import course, feedback
 
 
 @dataclass

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import course, feedback, notebooks, settings
+from autograder import notebooks, settings
 from autograder.errors import CourseError
+from autograder.grading import course, feedback
 from autograder.i18n import _
 
 

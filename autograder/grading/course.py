@@ -21,8 +21,9 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from autograder import gradebook, i18n, settings
+from autograder import i18n, settings
 from autograder.errors import CourseError
+from autograder.grading import gradebook, options
 
 
 def alembic_head() -> str:
@@ -37,7 +38,7 @@ def alembic_head() -> str:
 
 nbgrader.api.get_alembic_version = functools.cache(alembic_head)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MASTERS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
 WORK = ROOT / ".course"
@@ -47,7 +48,7 @@ TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE)
 
 def masters_of(lang: str) -> Path:
     """The masters of an edition: English in solutions/, the Korean edition's
-    (generated from them, autograder/translations.py) in ko/solutions/."""
+    (generated from them, autograder/editions/translations.py) in ko/solutions/."""
     return MASTERS if lang == i18n.SOURCE else ROOT / lang / MASTERS.name
 
 
@@ -78,7 +79,7 @@ def configure(c: Config, root: str, course_id: str = COURSE_ID) -> None:
     )
     c.Exchange.root = str(work / "exchange")
     # Grading kernels run sealed in bubblewrap; LSTM_COURSE_UNSEALED=1 opts out.
-    settings.apply(c, sealed=settings.sealed_by_env())
+    options.apply(c, sealed=options.sealed_by_env())
 
 
 def assignments(masters: Path = MASTERS) -> list[str]:
@@ -114,7 +115,7 @@ def config(
     root: Path, masters: Path, db_url: str, timeout: int, sealed: bool = True
 ) -> Config:
     """The nbgrader config of a course at `root` whose source is `masters`;
-    `sealed`: grading kernels run in bubblewrap (autograder/sandbox.py)."""
+    `sealed`: grading kernels run in bubblewrap (autograder/sealed/sandbox.py)."""
     c = Config()
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(root)
@@ -123,7 +124,7 @@ def config(
     c.CourseDirectory.db_url = db_url
     c.Exchange.root = str(root / "exchange")
     c.NbGraderAPI.log_level = logging.WARNING
-    return settings.apply(c, timeout, sealed)
+    return options.apply(c, timeout, sealed)
 
 
 class TempCourse:

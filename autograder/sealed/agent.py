@@ -1,8 +1,9 @@
 """The learner's side of sealed grading: it runs inside the learner's kernel.
 
 When a notebook is autograded, its test cells run in the grading process
-(`autograder.remote`), not here. Every name a test cell takes from the notebook is
-looked up by `serve`, which the grader calls through the kernel's own protocol.
+(`autograder.sealed.remote`), not here. Every name a test cell takes from the
+notebook is looked up by `serve`, which the grader calls through the kernel's own
+protocol.
 What goes back is data only (tensors, numbers, strings and containers of them,
 read on the other side with `torch.load(weights_only=True)`); functions, classes
 and other objects stay here and are named by a number, so the grader calls them

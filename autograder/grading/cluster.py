@@ -1,7 +1,7 @@
 """Grading on the workers of a Dask distributed cluster (`grade --cluster ADDRESS`).
 
 Each submission is one Dask task. The worker grades it exactly as a local job
-does (`grade.start_worker`, then `grade.grade_one`, in a private course of its
+does (`worker.start_worker`, then `worker.grade_one`, in a private course of its
 own, one submission at a time per worker process) and sends back the outcome
 with the graded notebook and the feedback page, since it may be another machine.
 The main process alone writes to the gradebook, once per submission: a worker
@@ -26,8 +26,8 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder import course, grade
 from autograder.errors import CourseError
+from autograder.grading import course, worker
 
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler, then to see a worker
 STEPS = ("autograded", "feedback")  # what a worker sends back, beside the scores
@@ -79,7 +79,7 @@ def connect(address: str):
 def fingerprint(masters: Path) -> str:
     """A digest of the masters and the autograder package (what grading reads)."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # autograder/
     for root in (Path(masters), package):
         for path in sorted(root.rglob("*")):
             if path.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(
@@ -100,11 +100,11 @@ def job(masters: Path, timeout: int, sealed: bool = True) -> Job:
 # ---- on a worker ------------------------------------------------------------------
 
 _lock = threading.Lock()  # a worker process grades one submission at a time
-_run = ""  # the grading run whose private course `grade._worker` is
+_run = ""  # the grading run whose private course `worker._worker` is
 
 
 def _course(job: Job) -> None:
-    """Make `grade._worker` this run's private course (the last run's is removed)."""
+    """Make `worker._worker` this run's private course (the last run's is removed)."""
     global _run
     if _run == job.run:
         return
@@ -115,29 +115,29 @@ def _course(job: Job) -> None:
             "from the one being graded; install the same commit on every machine "
             "and restart the workers"
         )
-    if grade._worker is not None:
-        shutil.rmtree(grade._worker.root.parent, ignore_errors=True)
+    if worker._worker is not None:
+        shutil.rmtree(worker._worker.root.parent, ignore_errors=True)
     base = Path(tempfile.mkdtemp(prefix="lstm-course-dask-"))
-    grade.start_worker(masters, job.timeout, base, sealed=job.sealed)
+    worker.start_worker(masters, job.timeout, base, sealed=job.sealed)
     _run = job.run
 
 
 def grade_task(
-    job: Job, item: grade.Submission, notebook: bytes | None
-) -> tuple[grade.Outcome, dict[str, bytes]]:
+    job: Job, item: worker.Submission, notebook: bytes | None
+) -> tuple[worker.Outcome, dict[str, bytes]]:
     """Grade one submission on this worker: its outcome and its graded files."""
     with _lock:
         _course(job)
         if notebook is not None:
-            inbox = grade._worker.root / "inbox" / item.student / item.assignment
+            inbox = worker._worker.root / "inbox" / item.student / item.assignment
             inbox.mkdir(parents=True, exist_ok=True)
             item = replace(item, notebook=inbox / item.notebook.name)
             item.notebook.write_bytes(notebook)
-        outcome = grade.grade_one(item)
+        outcome = worker.grade_one(item)
         return outcome, graded_files(outcome)
 
 
-def graded_files(outcome: grade.Outcome) -> dict[str, bytes]:
+def graded_files(outcome: worker.Outcome) -> dict[str, bytes]:
     if not outcome.graded_in:
         return {}
     root = Path(outcome.graded_in)
@@ -152,7 +152,7 @@ def graded_files(outcome: grade.Outcome) -> dict[str, bytes]:
 # ---- in the main process -----------------------------------------------------------
 
 
-def run_all(client, job: Job, items: list, base: Path, bar) -> list[grade.Outcome]:
+def run_all(client, job: Job, items: list, base: Path, bar) -> list[worker.Outcome]:
     """Grade `items` on the cluster; the outcomes in the order of `items`, each
     with `graded_in` pointing at its files, unpacked under `base`."""
     from distributed import KilledWorker, as_completed
@@ -168,14 +168,14 @@ def run_all(client, job: Job, items: list, base: Path, bar) -> list[grade.Outcom
         ): i
         for i, item in enumerate(items)
     }
-    done: dict[int, grade.Outcome] = {}
+    done: dict[int, worker.Outcome] = {}
     for future in as_completed(futures, loop=client.loop):
         i = futures[future]
         try:
             outcome, files = future.result()
         except KilledWorker:  # every worker that tried it died: it kills them
             item = items[i]
-            outcome, files = grade.Outcome(item.student, item.assignment), {}
+            outcome, files = worker.Outcome(item.student, item.assignment), {}
             outcome.problem = (
                 "not graded: every Dask worker that graded it died; "
                 "see why with `lstm-course check` on it alone"

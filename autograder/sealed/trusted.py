@@ -3,7 +3,7 @@
 During autograding a test cell's source comes from the gradebook (nbgrader puts
 the instructor's version back), and it runs here: its checks, `lstm_ref` and
 torch are the grader's own, and the names it takes from the notebook resolve,
-through `autograder.remote`, to the learner's values and functions. The names the
+through `autograder.sealed.remote`, to the learner's values and functions. The names the
 master binds by `import` (`checks`, `torch`, …) are the grader's: a learner who
 rebinds them changes nothing. The cell fails (an error output, so nbgrader gives it
 no points) when a check raises; it passes when it runs to the end.
@@ -27,10 +27,11 @@ import torch
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
-from autograder import notebooks, remote
+from autograder import notebooks
 from autograder.checks.core import CheckFailed
 from autograder.errors import CourseError
 from autograder.i18n import _
+from autograder.sealed import remote
 
 
 def master_imports(master: NotebookNode) -> str:
@@ -92,10 +93,10 @@ def forbidden(tools: dict) -> dict[str, list[str]]:
     return table
 
 
-# Learner code that names the grader's watch in its kernel (autograder.agent) or
-# the profiler it runs on: the watch can no longer be trusted in that kernel.
+# Learner code that names the grader's watch in its kernel (autograder.sealed.agent)
+# or the profiler it runs on: the watch can no longer be trusted in that kernel.
 TAMPERING = re.compile(
-    r"autograder\.agent|from\s+autograder\s+import[^\n]*\bagent\b"
+    r"autograder\.sealed\.agent|from\s+autograder\.sealed\s+import[^\n]*\bagent\b"
     r"|\b(setprofile|settrace|addaudithook)\b"
 )
 

@@ -12,45 +12,19 @@ exports the grades CSV from it.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import tempfile
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
-from autograder import cluster, course, gradebook, notebooks, settings
+from autograder import notebooks, settings
 from autograder.errors import CourseError
-
-
-@dataclass
-class Submission:
-    student: str
-    assignment: str
-    notebook: Path | None  # None when the folder holds no notebook
-    problem: str = ""
-
-
-@dataclass
-class Outcome:
-    student: str
-    assignment: str
-    problem: str = ""
-    grades: list[course.GradedCell] = field(default_factory=list)
-    graded_in: str = ""  # the worker course's root, holding autograded/ and feedback/
-
-    @property
-    def score(self) -> float:
-        return sum(g.score for g in self.grades)
-
-    @property
-    def max_score(self) -> float:
-        return sum(g.max_score for g in self.grades)
+from autograder.grading import cluster, course, gradebook, worker
 
 
 def unpack(source: Path, into: Path, known: set[str]) -> Path:
@@ -74,7 +48,7 @@ def unpack(source: Path, into: Path, known: set[str]) -> Path:
     return into
 
 
-def find(folder: Path, known: set[str]) -> list[Submission]:
+def find(folder: Path, known: set[str]) -> list[worker.Submission]:
     """Every `<student>/<assignment>/` under `folder` whose assignment is known."""
     found = []
     for student in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -84,23 +58,23 @@ def find(folder: Path, known: set[str]) -> list[Submission]:
     return found
 
 
-def pick(student: str, work: Path) -> Submission:
+def pick(student: str, work: Path) -> worker.Submission:
     """The notebook to grade in one submission folder (renamed ones too)."""
     candidates = sorted(work.glob("*.ipynb"))
     exact = work / f"{work.name}.ipynb"
     if exact in candidates:
-        return Submission(student, work.name, exact)
+        return worker.Submission(student, work.name, exact)
     if len(candidates) == 1:
-        return Submission(student, work.name, candidates[0])
+        return worker.Submission(student, work.name, candidates[0])
     problem = (
         "no notebook submitted"
         if not candidates
         else (f"{len(candidates)} notebooks and none named {exact.name}")
     )
-    return Submission(student, work.name, None, problem)
+    return worker.Submission(student, work.name, None, problem)
 
 
-def screen(item: Submission, masters: dict) -> Submission:
+def screen(item: worker.Submission, masters: dict) -> worker.Submission:
     """Read the notebook first, so a broken or foreign one gets a clear line."""
     if item.notebook is None:
         return item
@@ -117,64 +91,34 @@ def screen(item: Submission, masters: dict) -> Submission:
     return item
 
 
-# ---- workers: one private course per process -------------------------------------
-
-_worker: course.TempCourse | None = None
-
-
-def start_worker(
-    masters: Path, timeout: int, base: Path, jobs: int = 1, sealed: bool = True
-) -> None:
-    global _worker
-    # Kernels share the cores: one torch thread pool per job, not one per core each
-    # (oversubscribed OpenMP threads spin and slow every kernel down).
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    root = base / f"worker-{os.getpid()}"
-    _worker = course.TempCourse(masters, timeout, root=root, sealed=sealed)
-
-
-def grade_one(item: Submission) -> Outcome:
-    """Autograde one submission in this process's private course (+ its feedback)."""
-    assert _worker is not None, "start_worker first"
-    outcome = Outcome(item.student, item.assignment, item.problem)
-    if item.notebook is not None:
-        _worker.submit(item.student, item.assignment, item.notebook)
-        failed = _worker.autograde(item.student, item.assignment)
-        if not failed and _worker.autograded(item.student, item.assignment).is_file():
-            failed = _worker.feedback(item.student, item.assignment)
-        outcome.problem = "; ".join(p for p in (item.problem, failed) if p)
-        outcome.grades = _worker.grades(item.student, item.assignment)
-        outcome.graded_in = str(_worker.root)
-    return outcome
-
-
 def run_all(
-    items: list[Submission],
+    items: list[worker.Submission],
     jobs: int,
     masters: Path,
     timeout: int,
     base: Path,
     progress: bool,
     client=None,  # a Dask client: grade on its cluster's workers instead
-    sealed: bool = True,  # grading kernels in bubblewrap (autograder/sandbox.py)
-) -> list[Outcome]:
+    sealed: bool = True,  # grading kernels in bubblewrap (autograder/sealed/sandbox.py)
+) -> list[worker.Outcome]:
     bar = tqdm(total=len(items), desc="grading", unit="notebook", disable=not progress)
     outcomes = []
     if client is not None:
         job = cluster.job(masters, timeout, sealed)
         outcomes = cluster.run_all(client, job, items, base, bar)
     elif jobs <= 1:
-        start_worker(masters, timeout, base, sealed=sealed)
+        worker.start_worker(masters, timeout, base, sealed=sealed)
         for item in items:
-            outcomes.append(grade_one(item))
+            outcomes.append(worker.grade_one(item))
             bar.update()
     else:
         spawn = multiprocessing.get_context("spawn")  # no forked kernels or sockets
         with ProcessPoolExecutor(
-            jobs, spawn, start_worker, (masters, timeout, base, jobs, sealed)
+            jobs, spawn, worker.start_worker, (masters, timeout, base, jobs, sealed)
         ) as pool:
-            futures = {pool.submit(grade_one, item): i for i, item in enumerate(items)}
+            futures = {
+                pool.submit(worker.grade_one, item): i for i, item in enumerate(items)
+            }
             done = {}
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
@@ -187,7 +131,7 @@ def run_all(
 # ---- the main course ------------------------------------------------------------
 
 
-def merge(main: course.TempCourse, outcome: Outcome) -> None:
+def merge(main: course.TempCourse, outcome: worker.Outcome) -> None:
     """Record one outcome in the main gradebook and copy its graded files."""
     with Gradebook(main.db_url, course.COURSE_ID) as gb:
         gb.update_or_create_student(outcome.student)
@@ -225,7 +169,7 @@ def grade(
     progress: bool = True,
     address: str | None = None,
     sealed: bool = True,
-) -> tuple[list[Outcome], Path]:
+) -> tuple[list[worker.Outcome], Path]:
     """Grade every submission under `source`; return the outcomes and the CSV path.
     `address`: a Dask scheduler whose workers grade instead of local jobs."""
     known = {

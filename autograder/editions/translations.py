@@ -34,8 +34,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 from nbformat import NotebookNode
 
-from autograder import course, i18n, notebooks, points
+from autograder import i18n, notebooks
+from autograder.editions import points
 from autograder.errors import CourseError
+from autograder.grading import course
 from autograder.table import columns_of, wrapped
 
 FOLDER = course.ROOT / "translations"

@@ -1,10 +1,10 @@
 """nbgrader's Execute step: graded tests judged outside the learner's kernel, and a
 kernel that dies costs one cell.
 
-Graded test cells run in the grading process (`autograder.trusted`), calling the
+Graded test cells run in the grading process (`autograder.sealed.trusted`), calling the
 learner's functions in the learner's kernel through proxies, so learner code
 cannot change the checks that judge it. Every other cell runs in the kernel as
-usual (sealed in bubblewrap when `settings.apply(sealed=True)`).
+usual (sealed in bubblewrap when `options.apply(sealed=True)`).
 
 Stock nbgrader drops the whole submission when the kernel dies (`os._exit`, a
 crash, the memory killer). Here the cell that killed it gets an error output (so it
@@ -29,11 +29,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from autograder import i18n, notebooks, remote, trusted
+from autograder import i18n, notebooks
 from autograder.errors import CourseError
 from autograder.i18n import N_, _
-from autograder.limits import OutputLimit, name_memory_limit
-from autograder.sandbox import SealedKernelManager
+from autograder.sealed import remote, trusted
+from autograder.sealed.limits import OutputLimit, name_memory_limit
+from autograder.sealed.sandbox import SealedKernelManager
 
 KERNEL_DIED = N_(
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
@@ -53,12 +54,12 @@ class ResilientExecute(OutputLimit, Execute):
     trusted_tests = Bool(
         True,
         help="Run graded test cells in the grading process, calling the learner's "
-        "code in its kernel through proxies (autograder/trusted.py).",
+        "code in its kernel through proxies (autograder/sealed/trusted.py).",
     ).tag(config=True)
 
     sealed = Bool(
         False,
-        help="Run the learner's kernel in bubblewrap (autograder/sandbox.py).",
+        help="Run the learner's kernel in bubblewrap (autograder/sealed/sandbox.py).",
     ).tag(config=True)
 
     def __init__(self, *args, **kwargs):

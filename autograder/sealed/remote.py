@@ -4,7 +4,7 @@ A test cell runs in the grading process. A name it takes from the learner's
 notebook resolves to data (copied out of the learner's kernel) or to a
 `RemoteObject`, a proxy for a function, class or object that stays in the kernel:
 calling it sends the arguments there, runs the learner's code there
-(`autograder.agent.serve`) and brings back the result, as data again. The
+(`autograder.sealed.agent.serve`) and brings back the result, as data again. The
 checks that judge it run here, where learner code cannot reach them.
 
 With each call travel the grader's random state, default dtype and grad mode (so
@@ -31,9 +31,9 @@ import zmq
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
-from autograder import agent
 from autograder.checks.core import CheckFailed
 from autograder.i18n import _
+from autograder.sealed import agent
 
 REPLY_LIMIT = 256 * 2**20  # bytes of one reply: a bigger one is refused
 
@@ -125,7 +125,8 @@ class Link:
         buffer = io.BytesIO()
         _Pickler(buffer).dump({"op": op, **fields})
         payload = base64.b64encode(buffer.getvalue()).decode("ascii")
-        expression = f"__import__('autograder.agent').agent.serve({payload!r})"
+        agent = "__import__('autograder.sealed.agent').sealed.agent"
+        expression = f"{agent}.serve({payload!r})"
         msg_id = self.client.execute(
             "", silent=True, store_history=False, user_expressions={"r": expression}
         )

@@ -3,10 +3,10 @@
 Each assignment is generated in a temporary course, then compared with, or copied
 over, the committed release, so `--check` never touches the working tree. First the
 points each master and the README's course map state are rewritten from the test
-cells' metadata (`autograder.points`). Then each translated edition: its masters
+cells' metadata (`points`). Then each translated edition: its masters
 (`ko/solutions/`) are generated from the English ones and their catalogs
-(`autograder.translations`, which refuses while a translation is missing or stale),
-and its release (`ko/notebooks/`) from those.
+(`translations`, which refuses while a translation is missing or stale), and its
+release (`ko/notebooks/`) from those.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course, points, translations
+from autograder.editions import points, translations
+from autograder.grading import course
 
 
 def files(folder: Path) -> set[str]:

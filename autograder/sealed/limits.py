@@ -14,7 +14,7 @@ from nbformat.v4 import new_output
 
 from autograder import settings
 from autograder.i18n import N_, _
-from autograder.sandbox import SealedKernelManager
+from autograder.sealed.sandbox import SealedKernelManager
 
 CUT = N_("\n[output cut at {limit:,} bytes (OUTPUT_LIMIT in autograder/settings.py)]\n")
 MEMORY = N_(
