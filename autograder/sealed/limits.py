@@ -99,3 +99,13 @@ class OutputLimit:
             outs.append(new_output("stream", name=content["name"], text=text))
         outs.append(new_output("stream", name="stdout", text=marker))
         return None
+
+
+def bound_hit(output: dict) -> str:
+    """The setting (`settings.<NAME>`) whose bound this cell output reports having
+    hit, or "": what `grade` lists for the instructor."""
+    if output.get("output_type") != "error":
+        return ""
+    if is_out_of_memory(output):
+        return "MEMORY_LIMIT"
+    return ""
