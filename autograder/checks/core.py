@@ -30,6 +30,7 @@ import functools
 import linecache
 import math
 import numbers
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -56,21 +57,49 @@ LSTM_IMPLEMENTATIONS = (
 )
 
 
+# A diagnosis's stable identity, `<exercise grade_id>/<mistake>` (the same in every
+# language), shown at the end of its message so that it survives in the graded
+# notebook: `lstm-course report` counts them across a class.
+MISTAKE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*")
+_SHOWN_ID = re.compile(rf" \[({MISTAKE_ID.pattern})\]$")
+
+
 class CheckFailed(AssertionError):
-    """A learner's answer is wrong; the message says how and why (likely)."""
+    """A learner's answer is wrong; the message says how and why (likely), and
+    `mistake` names the diagnosis (`MISTAKE_ID`), or is "" where none is known."""
+
+    def __init__(self, message: str, mistake: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.mistake = mistake
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.mistake}]" if self.mistake else self.message
+
+    def __reduce__(self):  # pickled between the kernel and the grader
+        return type(self), (self.message, self.mistake)
 
 
 class LearnerRaised(CheckFailed):
     """The learner's code raised: `error` is the name and message of its exception."""
 
-    def __init__(self, message: str, error: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, error: str = "", mistake: str = "") -> None:
+        super().__init__(message, mistake)
         self.error = error
 
+    def __reduce__(self):
+        return type(self), (self.message, self.error, self.mistake)
 
-def fail(message: str) -> NoReturn:
+
+def fail(message: str, mistake: str = "") -> NoReturn:
     """Raise `CheckFailed` without chaining the helper's own frames."""
-    raise CheckFailed(message) from None
+    raise CheckFailed(message, mistake) from None
+
+
+def mistake_of(text: str) -> str:
+    """The mistake id a failed check's message ends with, or ""."""
+    found = _SHOWN_ID.search(text.strip().splitlines()[-1] if text.strip() else "")
+    return found.group(1) if found else ""
 
 
 def passed(message: str) -> None:
