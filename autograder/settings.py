@@ -8,9 +8,12 @@ from __future__ import annotations
 
 DEFAULT_TIMEOUT = 60  # seconds per cell: stops an infinite loop, not a slow answer
 GiB = 1 << 30
-# Limits of a sealed grading kernel (autograder/sealed/):
-MEMORY_LIMIT = 4 * GiB  # address space per kernel process; beyond, MemoryError
-FILE_LIMIT = 100 << 20  # bytes: largest file it may write; size of its /tmp
+# Limits of a sealed grading kernel: its whole sandbox (autograder/sealed/).
+MEMORY_LIMIT = 4 * GiB  # all its processes together; also each one's address space
+PROCESS_LIMIT = 256  # processes and threads, all together
+DISK_LIMIT = 1 * GiB  # bytes it may write in all: its folder, /tmp and /dev/shm
+CPU_LIMIT = 1  # cores' worth of CPU time: one per grading job
+FILE_LIMIT = 100 << 20  # bytes: largest file it may write
 OUTPUT_LIMIT = 1_000_000  # bytes of output kept per cell; the rest is cut
 
 UNSEALED_ENV = "LSTM_COURSE_UNSEALED"  # =1: plain `nbgrader autograde` unsealed

@@ -24,7 +24,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import cli, settings
-from autograder.grading import check, course
+from autograder.grading import check, course, options
 from autograder.grading.execute import ResilientExecute
 from autograder.sealed import sandbox
 from autograder.sealed.limits import CUT
@@ -424,7 +424,7 @@ def test_without_bwrap_nbgrader_reports_the_line(no_bwrap):
 @pytest.mark.parametrize("env", ["", "1"])
 def test_nbgrader_config_is_sealed_unless_opted_out(env, monkeypatch, capsys):
     monkeypatch.setenv(settings.UNSEALED_ENV, env)
-    monkeypatch.setattr(settings, "_warned", False)
+    monkeypatch.setattr(options, "_warned", False)
     c = PyFileConfigLoader("nbgrader_config.py", str(ROOT)).load_config()
     assert c.ResilientExecute.sealed == (env == "")  # Validate: the learner's own
     assert ("WARNING" in capsys.readouterr().err) == (env == "1")

@@ -9,7 +9,10 @@ usual (sealed in bubblewrap when `options.apply(sealed=True)`).
 Stock nbgrader drops the whole submission when the kernel dies (`os._exit`, a
 crash, the memory killer). Here the cell that killed it gets an error output (so it
 and its own tests score zero), the kernel is restarted, the cells above are run
-again without keeping their outputs, and grading goes on with the cells below.
+again without keeping their outputs, and grading goes on with the cells below. A
+cell that hits a bound of its sealed sandbox (processes, memory, disk:
+`autograder.sealed.bounds`) fails the same way, with an error naming the bound, and
+the sandbox is renewed, so the cells below start from a clean one.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ from traitlets import Bool
 from autograder import i18n, notebooks
 from autograder.errors import CourseError
 from autograder.i18n import N_, _
-from autograder.sealed import remote, trusted
-from autograder.sealed.limits import OutputLimit, name_memory_limit
+from autograder.sealed import limits, remote, trusted
+from autograder.sealed.limits import OutputLimit
 from autograder.sealed.sandbox import SealedKernelManager
 
 KERNEL_DIED = N_(
@@ -103,19 +106,40 @@ class ResilientExecute(OutputLimit, Execute):
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
         try:
             if self._tests is not None and is_test(cell):
-                return self._run_trusted(cell, index), self.resources
-            return super().preprocess_cell(cell, resources, index)
+                cell = self._run_trusted(cell, index)
+            else:
+                cell, _resources = super().preprocess_cell(cell, resources, index)
         except (DeadKernelError, remote.KernelGone):
             self.log.warning("Kernel died in cell %d; restarting it", index)
-            self._killers.add(index)
-            cell.outputs = [
-                new_output(
-                    "error", ename="KernelDied", evalue=_(KERNEL_DIED), traceback=[]
-                )
-            ]
-            self._restart_kernel()
-            self._replay(index)
+            died = new_output(
+                "error", ename="KernelDied", evalue=_(KERNEL_DIED), traceback=[]
+            )
+            cell.outputs = [died]
+            limits.report(cell.outputs, self._bounds_hit([]))  # the OOM killer's?
+            self._renew(index)
             return cell, self.resources
+        hit = self._bounds_hit(cell.outputs)
+        if hit:
+            self.log.warning("Cell %d hit %s; renewing its sandbox", index, hit)
+            limits.report(cell.outputs, hit)
+            self._renew(index)
+        return cell, self.resources
+
+    def _bounds_hit(self, outputs: list) -> list[str]:
+        """The bounds the sandbox hit since the last look, its disk's as `outputs`
+        report it (none unsealed)."""
+        if not isinstance(self.km, SealedKernelManager):
+            return []
+        hit = self.km.bounds_hit()
+        disk = any(limits.bound_hit(o) == "DISK_LIMIT" for o in outputs)
+        return hit + (["DISK_LIMIT"] if disk else [])
+
+    def _renew(self, index: int) -> None:
+        """A fresh kernel (and sandbox) with the cells above run again, all but the
+        one that killed it or hit a bound."""
+        self._killers.add(index)
+        self._restart_kernel()
+        self._replay(index)
 
     def _run_trusted(self, cell: NotebookNode, index: int) -> NotebookNode:
         link, timeout = self.link(), self._get_timeout(cell) or float("inf")
@@ -124,7 +148,7 @@ class ResilientExecute(OutputLimit, Execute):
         self._tests.run(cell, link, timeout)
         if isinstance(self.km, SealedKernelManager):
             for output in cell.outputs:
-                name_memory_limit(output)
+                limits.name_bound(output)
         self.nb.cells[index] = cell
         return cell
 

@@ -4,10 +4,16 @@
 `Execute`): a cell keeps at most `settings.OUTPUT_LIMIT` bytes of output, then one
 line saying where it was cut; error outputs are always kept (shortened if huge),
 so a flood of output can never hide a failure. In a sealed kernel, an error that
-says the kernel ran out of memory is reworded to name the memory limit.
+says the kernel ran out of memory or disk is reworded to name the limit.
+
+A cell that hit a bound of its sandbox (`autograder.sealed.bounds`: processes,
+memory) gets an error naming it (`report`); `bound_hit` reads the bound back from
+an error output, whatever its language.
 """
 
 from __future__ import annotations
+
+import re
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -21,8 +27,18 @@ MEMORY = N_(
     "this cell exceeded the grading kernel's memory limit of {limit} "
     "(MEMORY_LIMIT in autograder/settings.py)"
 )
+PROCESSES = N_(
+    "this cell exceeded the grading kernel's limit of {limit} processes and "
+    "threads (PROCESS_LIMIT in autograder/settings.py)"
+)
+DISK = N_(
+    "this cell exceeded the grading kernel's disk limit of {limit} for its folder, "
+    "/tmp and /dev/shm together (DISK_LIMIT in autograder/settings.py)"
+)
+BOUNDS = {"PROCESS_LIMIT": PROCESSES, "DISK_LIMIT": DISK, "MEMORY_LIMIT": MEMORY}
 # How torch and Python say an allocation was refused.
 OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "Cannot allocate memory")
+DISK_FULL = ("No space left on device", "[Errno 28]")  # ENOSPC
 
 
 def nbytes(text) -> int:
@@ -47,19 +63,57 @@ def human(limit: int) -> str:
     return _("{limit:,} bytes").format(limit=limit)
 
 
+def said(output: dict) -> str:
+    return f"{output.get('ename', '')}: {output.get('evalue', '')}"
+
+
 def is_out_of_memory(output: dict) -> bool:
-    text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+    text = said(output)
     return "MemoryError" in text or any(s in text for s in OUT_OF_MEMORY)
 
 
-def name_memory_limit(output: NotebookNode, limit: int | None = None) -> NotebookNode:
-    """`output` itself; when it is an error saying memory ran out, its evalue
-    now names the limit first."""
-    if output.get("output_type") == "error" and is_out_of_memory(output):
-        said = str(output.get("evalue", "")).strip().splitlines()
-        message = _(MEMORY).format(limit=human(limit or settings.MEMORY_LIMIT))
-        output["evalue"] = f"{message}: {said[0]}" if said else message
+def is_disk_full(output: dict) -> bool:
+    return any(s in said(output) for s in DISK_FULL)
+
+
+def message(bound: str) -> str:
+    """The learner's sentence for `bound` (a setting's name), with its value."""
+    limit = getattr(settings, bound)
+    shown = limit if bound == "PROCESS_LIMIT" else human(limit)
+    return _(BOUNDS[bound]).format(limit=shown)
+
+
+def names(output: dict, bound: str) -> bool:
+    """Whether the error's message names `bound`."""
+    return re.search(rf"\b{bound}\b", str(output.get("evalue", ""))) is not None
+
+
+def name_bound(output: NotebookNode, bound: str = "") -> NotebookNode:
+    """`output` itself; when it is an error saying memory or disk ran out (or
+    `bound` was hit), its evalue now names the bound first."""
+    if output.get("output_type") != "error":
+        return output
+    if not bound:
+        bound = "MEMORY_LIMIT" if is_out_of_memory(output) else ""
+        bound = bound or ("DISK_LIMIT" if is_disk_full(output) else "")
+    if bound and not names(output, bound):
+        first = str(output.get("evalue", "")).strip().splitlines()
+        output["evalue"] = f"{message(bound)}: {first[0]}" if first else message(bound)
     return output
+
+
+def report(outputs: list, bounds: list[str]) -> None:
+    """The cell's last error names each of `bounds`; a cell without an error gets
+    one (the cell that hit a bound fails, whatever its code caught)."""
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if not errors:
+        evalue = ": ".join(message(bound) for bound in bounds)
+        outputs.append(
+            new_output("error", ename="SandboxLimit", evalue=evalue, traceback=[])
+        )
+        return
+    for bound in bounds:
+        name_bound(errors[-1], bound)
 
 
 def shorten(output: NotebookNode, limit: int) -> NotebookNode:
@@ -85,7 +139,7 @@ class OutputLimit:
             if out is not None:
                 shorten(out, self.output_limit)
                 if isinstance(getattr(self, "km", None), SealedKernelManager):
-                    name_memory_limit(out)
+                    name_bound(out)
             return out
         marker = _(CUT).format(limit=self.output_limit)
         if any(o.get("text") == marker for o in outs):
@@ -103,9 +157,16 @@ class OutputLimit:
 
 def bound_hit(output: dict) -> str:
     """The setting (`settings.<NAME>`) whose bound this cell output reports having
-    hit, or "": what `grade` lists for the instructor."""
+    hit, or "": what `grade` lists for the instructor. Named bounds are read from
+    the message (in any language it keeps the setting's name), the others from
+    Python's own words."""
     if output.get("output_type") != "error":
         return ""
+    for bound in BOUNDS:
+        if names(output, bound):
+            return bound
     if is_out_of_memory(output):
         return "MEMORY_LIMIT"
+    if is_disk_full(output):
+        return "DISK_LIMIT"
     return ""

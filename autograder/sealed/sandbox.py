@@ -3,14 +3,19 @@
 `SealedKernelManager` starts ipykernel inside a sandbox with its own user, mount,
 PID, network, IPC and UTS namespaces. Visible inside, read-only: the system (/usr
 and a few files of /etc), the Python environment, and the two public course
-packages (`autograder`, `lstm_ref`). Writable: a private scratch folder (a copy of
-the notebook's folder, without notebooks) that is the kernel's working directory
-and HOME, a small private /tmp and /dev/shm, and the folder of this kernel's own
-ZMQ sockets. Nothing else of the host: no solutions, .git, gradebook, other
-submissions or other kernels' sockets. Memory (RLIMIT_AS) and the size of a
-written file (RLIMIT_FSIZE) are bounded, there is no network, and no process
-outlives the kernel: the PID namespace dies with it, and `--die-with-parent`
-kills it with the grader.
+packages (`autograder`, `lstm_ref`). Writable: one tmpfs of `settings.DISK_LIMIT`
+bytes at /home, holding the kernel's working directory and HOME (seeded with a
+copy of the notebook's folder, without notebooks), /tmp and /dev/shm (links into
+it): writing past it is ENOSPC, and nothing of it reaches the host's disk. Also
+writable, the folder of this kernel's own ZMQ sockets, in the host's /dev/shm
+(its pages count against the sandbox's memory). Nothing else of the host: no
+solutions, .git, gradebook, other submissions or other kernels' sockets.
+
+The sandbox as a whole is bounded by its cgroup (`autograder.sealed.bounds`):
+processes and threads, memory, CPU; each process's address space (RLIMIT_AS) and
+written file (RLIMIT_FSIZE) too. There is no network, and no process outlives the
+kernel: the PID namespace dies with it, the cgroup's processes are killed, and
+`--die-with-parent` kills it with the grader.
 """
 
 from __future__ import annotations
@@ -30,10 +35,15 @@ from jupyter_client.manager import AsyncKernelManager
 import autograder
 import lstm_ref
 from autograder import settings
+from autograder.sealed import bounds
 
 BWRAP = "bwrap"
 FIX = "apt-get install bubblewrap"
+POOL = "/home"  # the sandbox's one writable tmpfs, DISK_LIMIT bytes: all below
 HOME = "/home/learner"  # the kernel's working directory and HOME inside
+TMP, SHM = "/home/.tmp", "/home/.shm"  # what /tmp and /dev/shm link to
+SEED = "/run/seed"  # the notebook folder's copy, read-only, copied into HOME
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")  # bwrap --dev's
 UID = 1000  # the kernel's user inside: not root, no capabilities
 ETC = ("/etc/ld.so.cache", "/etc/fonts", "/etc/localtime", "/etc/alternatives")
 # Variables a kernel may inherit from the grader; every other one is dropped.
@@ -51,7 +61,10 @@ PASS_ENV = (
 # jupyter_client interrupts a kernel with SIGINT to its process group, which
 # holds bwrap too: bwrap must ignore it (ipykernel installs its own handler while
 # a cell runs). Without `--new-session` the kernel stays in that group.
-IGNORE_SIGINT = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
+IGNORE_SIGINT = 'trap "" INT; '
+# Inside, before the kernel: HOME gets the notebook folder's files (a copy bigger
+# than the pool stops at the pool's size).
+SEED_HOME = ["/bin/sh", "-c", f'cp -RPp {SEED}/. {HOME} 2>/dev/null; exec "$@"', "sh"]
 # Last of the mounts: the sandbox's own root (where bwrap made the mount points)
 # becomes read-only, so a kernel writes only to its scratch, /tmp and /dev/shm.
 SEAL = ["--remount-ro", "/"]
@@ -99,8 +112,19 @@ def course_roots() -> list[str]:
     return sorted({str(Path(m.__file__).resolve().parent.parent) for m in packages})
 
 
-def base(file_size: int) -> list[str]:
-    """bwrap's options shared by every sealed command, up to the command itself."""
+def devices() -> list[str]:
+    """A read-only /dev with bwrap's usual devices, whose shm is the pool's."""
+    args = ["--tmpfs", "/dev"]
+    for name in DEVICES:
+        args += ["--dev-bind-try", f"/dev/{name}", f"/dev/{name}"]
+    for name, fd in (("fd", ""), ("stdin", "/0"), ("stdout", "/1"), ("stderr", "/2")):
+        args += ["--symlink", f"/proc/self/fd{fd}", f"/dev/{name}"]
+    return [*args, "--symlink", f"..{SHM}", "/dev/shm", "--remount-ro", "/dev"]
+
+
+def base(disk: int) -> list[str]:
+    """bwrap's options shared by every sealed command, up to the command itself:
+    `disk` bytes to write in all (HOME, /tmp and /dev/shm)."""
     return [
         BWRAP,
         "--unshare-all",
@@ -118,18 +142,17 @@ def base(file_size: int) -> list[str]:
         *system(),
         "--proc",
         "/proc",
-        "--dev",
-        "/dev",
         "--size",
-        str(file_size),
+        str(disk),
         "--tmpfs",
-        "/dev/shm",
-        "--remount-ro",
-        "/dev",
-        "--size",
-        str(file_size),
-        "--tmpfs",
-        "/tmp",
+        POOL,
+        "--dir",
+        HOME,
+        *("--perms", "1777", "--dir", TMP, "--perms", "1777", "--dir", SHM),
+        # Relative: a bind below /tmp lands in the pool too (bwrap resolves links
+        # in the new root).
+        *("--symlink", TMP.lstrip("/"), "/tmp"),
+        *devices(),
         # After the private /tmp: a course or environment that lives under /tmp
         # (a CI checkout) is bound on top of it, not hidden by it.
         *readable(),
@@ -140,17 +163,46 @@ def limits(memory: int, file_size: int) -> list[str]:
     return ["prlimit", f"--as={memory}", f"--fsize={file_size}", "--"]
 
 
+def enter(cgroup: bounds.Cgroup, core: int | None) -> list[str]:
+    """The sandbox's first process: it ignores SIGINT, joins `cgroup` (and is
+    pinned to `core` where there is no cpu controller), then execs bwrap."""
+    command = ["/bin/sh", "-c", f'{IGNORE_SIGINT}{cgroup.joins()}exec "$@"', "sh"]
+    return command + (["taskset", "--cpu-list", str(core)] if core is not None else [])
+
+
+@functools.cache
+def place() -> bounds.Place | str:
+    """Where this grader's sandboxes get their cgroups (or why nowhere)."""
+    return bounds.find()
+
+
 @functools.cache
 def available() -> str:
-    """Empty when a sealed kernel can start here, else one line: why, and the fix."""
+    """Empty when a sealed kernel can start here, bounded, else one line: why, and
+    the fix."""
     if shutil.which(BWRAP) is None:
         return f"bubblewrap (bwrap) is not installed: {FIX}"
+    where = place()
+    if isinstance(where, str):
+        return where
+    if not where.cpu and shutil.which("taskset") is None:
+        return "no cpu cgroup controller and no taskset: apt-get install util-linux"
+    cgroup = bounds.Cgroup(where)
+    try:
+        cgroup.create()
+    except OSError as error:
+        return f"cannot bound the sandbox: {error} ({bounds.FIX})"
     memory, size = settings.MEMORY_LIMIT, settings.FILE_LIMIT
-    cmd = base(size) + [*SEAL, "--", *limits(memory, size), "true"]
+    cmd = enter(cgroup, None) + base(settings.DISK_LIMIT)
+    cmd += [*SEAL, "--", *limits(memory, size), "true"]
     try:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bwrap cannot start: {error} ({FIX})"
+    finally:
+        cgroup.remove()
+    if run.returncode == 125:
+        return f"cannot bound the sandbox: {run.stderr.strip()} ({bounds.FIX})"
     if run.returncode:
         why = (run.stderr.strip().splitlines() or ["no message"])[-1]
         return (
@@ -185,18 +237,32 @@ def font_lists() -> list[Path]:
     return sorted(cache.glob("fontlist-v*.json"))
 
 
-class SealedKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose kernels run sealed in bubblewrap, over ZMQ ipc
-    sockets in a private folder. Each start (restarts too) gets a fresh scratch."""
+def private_root() -> str | None:
+    """Where the kernels' private folders go: the host's /dev/shm when it is a
+    tmpfs (what a kernel writes into its sockets' folder is then memory, charged to
+    its sandbox, never disk), else the usual temporary folder."""
+    shm = [kind for _, point, kind, _ in bounds.mounts() if point == "/dev/shm"]
+    ok = shm and shm[-1] == "tmpfs" and os.access("/dev/shm", os.W_OK | os.X_OK)
+    return "/dev/shm" if ok else None
 
-    _private: Path | None = None  # ipc sockets, connection file, passwd, scratch
-    _scratch: Path | None = None
+
+class SealedKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels run sealed in bubblewrap, bounded by a
+    cgroup of their own, over ZMQ ipc sockets in a private folder. Each start
+    (restarts too) gets a fresh sandbox: pool, cgroup and seed."""
+
+    _private: Path | None = None  # ipc sockets, connection file, passwd, seed
+    _seed: Path | None = None  # the notebook folder's copy, copied into HOME
+    _cgroup: bounds.Cgroup | None = None
+    _hits: dict[str, int] = {}  # the cgroup's counts of bounds hit, last seen
+    _core: tuple[int, int] | None = None  # without a cpu controller: core, lock
     _sandbox: list[int] = []  # host pids of the sandbox, noted at shutdown
 
     def _prepare(self) -> None:
         if self._private is not None:
             return
-        self._private = Path(tempfile.mkdtemp(prefix="lstm-sealed-")).resolve()
+        folder = tempfile.mkdtemp(prefix="lstm-sealed-", dir=private_root())
+        self._private = Path(folder).resolve()
         ipc = self._private / "ipc"
         ipc.mkdir()
         self.transport = "ipc"
@@ -217,13 +283,20 @@ class SealedKernelManager(AsyncKernelManager):
         self._prepare()
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
         assert self._private is not None
-        self._scratch = Path(tempfile.mkdtemp(dir=self._private, prefix="scratch-"))
+        self._seed = Path(tempfile.mkdtemp(dir=self._private, prefix="seed-"))
         if kw.get("cwd"):
-            copy_folder(Path(kw["cwd"]).resolve(), self._scratch)
-        fonts = self._scratch / ".cache" / "matplotlib"
+            copy_folder(Path(kw["cwd"]).resolve(), self._seed)
+        fonts = self._seed / ".cache" / "matplotlib"
         for font_list in font_lists():
             fonts.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(font_list, fonts / font_list.name)
+        where = place()
+        assert not isinstance(where, str)
+        self._cgroup = bounds.Cgroup(where)
+        self._cgroup.create()
+        self._hits = self._cgroup.hits()
+        if not where.cpu:
+            self._core = bounds.claim_core()
         kw["cwd"] = str(self._private)  # bwrap's own, on the host
         # A student's code never writes to the grader's terminal.
         kw.setdefault("stdout", subprocess.DEVNULL)
@@ -231,7 +304,7 @@ class SealedKernelManager(AsyncKernelManager):
         return self._wrap(kernel_cmd, kw.get("env") or {}), kw
 
     def _wrap(self, kernel_cmd: list[str], env: dict) -> list[str]:
-        assert self._private is not None and self._scratch is not None
+        assert self._private and self._seed and self._cgroup
         memory, size = settings.MEMORY_LIMIT, settings.FILE_LIMIT
         ipc = str(self._private / "ipc")
         path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
@@ -240,9 +313,13 @@ class SealedKernelManager(AsyncKernelManager):
         # even where the installed course is another checkout (a copied course).
         variables["PYTHONPATH"] = ":".join(course_roots())
         variables |= {k: env[k] for k in PASS_ENV if k in env}
+        # torch's threads: as many as the sandbox has cores.
+        cores = str(settings.CPU_LIMIT)
+        variables |= {"OMP_NUM_THREADS": cores, "MKL_NUM_THREADS": cores}
+        core = self._core[0] if self._core else None
         return [
-            *IGNORE_SIGINT,
-            *base(size),
+            *enter(self._cgroup, core),
+            *base(settings.DISK_LIMIT),
             "--ro-bind",
             str(self._private / "passwd"),
             "/etc/passwd",
@@ -255,9 +332,9 @@ class SealedKernelManager(AsyncKernelManager):
             "--ro-bind",
             self.connection_file,
             self.connection_file,
-            "--bind",
-            str(self._scratch),
-            HOME,
+            "--ro-bind",
+            str(self._seed),
+            SEED,
             *SEAL,
             "--chdir",
             HOME,
@@ -265,8 +342,19 @@ class SealedKernelManager(AsyncKernelManager):
             *(arg for k, v in variables.items() for arg in ("--setenv", k, v)),
             "--",
             *limits(memory, size),
+            *SEED_HOME,
             *kernel_cmd,
         ]
+
+    def bounds_hit(self) -> list[str]:
+        """The bounds (settings' names) the sandbox hit since the last call (or
+        its start): PROCESS_LIMIT, MEMORY_LIMIT (its OOM killer acted)."""
+        if self._cgroup is None:
+            return []
+        now = self._cgroup.hits()
+        hit = [name for name, count in now.items() if count > self._hits.get(name, 0)]
+        self._hits = now
+        return hit
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False):
         # Every process in the sandbox descends from bwrap (orphans are adopted by
@@ -279,9 +367,22 @@ class SealedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         end(self._sandbox)
         self._sandbox = []
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        if self._private is not None:  # what the kernel wrote beside its sockets
+            for leftover in (self._private / "ipc").iterdir():
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+        if self._core is not None:
+            if self._core[1] >= 0:
+                os.close(self._core[1])
+            self._core = None
+        if self._seed is not None:
+            shutil.rmtree(self._seed, ignore_errors=True)
+            self._seed = None
         if not restart and self._private is not None:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
