@@ -7,7 +7,9 @@ and its English text:
   the exercise titles in it are segments);
 - in a code cell, each comment or block of comment lines, each docstring, and each
   string literal a learner reads: printed text, figure titles, labels and legends
-  (`words_in_code`). Nothing else of the code changes (`skeleton` proves it).
+  (`words_in_code`). Nothing else of the code changes (`skeleton` proves it) but
+  one line: the notebook declares its edition (`edition_lines`), so that whatever
+  runs it, its checks speak its language and its figures can draw it.
 
 The Korean words live in `translations/ko/<assignment>.po`, one gettext catalog a
 notebook (msgctxt: the cell, msgid: the English, msgstr: the Korean); the check
@@ -38,6 +40,7 @@ from autograder import i18n, notebooks
 from autograder.editions import points
 from autograder.errors import CourseError
 from autograder.grading import course
+from autograder.i18n import N_, _
 from autograder.table import columns_of, wrapped
 
 FOLDER = course.ROOT / "translations"
@@ -70,6 +73,9 @@ TEXT_KEYWORDS = {
 }  # fmt: skip
 TEXT_VALUE = "="  # the bracket of a TEXT_KEYWORDS value, e.g. yticklabels=[...]
 LINE = 88  # ruff's line length, in terminal columns: translated code is wrapped to it
+EDITION_COMMENT = N_(
+    "this notebook's edition: its checks speak its language, its figures draw it"
+)
 
 
 @dataclass(frozen=True)
@@ -295,6 +301,15 @@ def segments(nb: NotebookNode) -> list[Segment]:
 # --- applying a translation -----------------------------------------------------------
 
 
+def edition_lines(lang: str) -> str:
+    """The one addition to a `lang` master's code, the start of its first code cell:
+    the notebook declares its edition to its kernel (`autograder.i18n.edition`)
+    before its checks are imported, which set the figures' font from it."""
+    with i18n.use(lang):
+        comment = _(EDITION_COMMENT)
+    return f'from autograder import i18n\n\ni18n.edition("{lang}")  # {comment}\n\n'
+
+
 class Missing(CourseError):
     pass
 
@@ -448,6 +463,8 @@ def translate(
         raise Missing("\n".join(lines))
     if lang != i18n.SOURCE:
         out.metadata[i18n.METADATA] = {"lang": lang}
+        first = next(c for c in out.cells if c.cell_type == "code")
+        first.source = edition_lines(lang) + first.source
     return out
 
 
