@@ -262,14 +262,16 @@ def test_every_master_sets_up_its_figures_before_drawing():
 
 
 def korean_texts() -> dict[str, str]:
-    """Every Korean text a learner reads, by where it is."""
+    """Every Korean text a learner reads, by where it is: each entry of every
+    notebook's catalog and of the message catalog (a cell has several), the
+    README."""
     texts = {
-        f"{a}:{m.context}": m.string
+        f"{a}:{m.context}:{m.id[:40]!r}": m.string
         for a in ASSIGNMENTS
         for m in catalog(a)
         if m.id and m.string
     }
-    texts |= {f"message:{m.id[:40]}": m.string for m in messages() if m.id and m.string}
+    texts |= {f"message:{m.id!r}": m.string for m in messages() if m.id and m.string}
     if README_KO.is_file():
         texts["README.ko.md"] = README_KO.read_text(encoding="utf-8")
     return texts
