@@ -257,10 +257,11 @@ class Cgroup:
             "MEMORY_LIMIT": counter(memory / oom, "oom_kill"),
         }
 
-    def throttled(self) -> int:
-        """How many periods the cpu quota held the sandbox back (0 without one)."""
+    def cpu_stat(self, key: str) -> int:
+        """A count of the cpu quota's (0 without one): `nr_periods` in which the
+        sandbox ran under it, `nr_throttled` of them in which it held it back."""
         cpu = self.folder("cpu")
-        return counter(cpu / "cpu.stat", "nr_throttled") if cpu else 0
+        return counter(cpu / "cpu.stat", key) if cpu else 0
 
     def processes(self) -> list[int]:
         return sorted({pid for folder in self.folders for pid in members(folder)})

@@ -19,6 +19,8 @@ from adversarial import payloads
 from grading import harness
 from nbformat import NotebookNode
 
+from autograder import settings
+
 CELL = "02_lstm_cell"
 SMALL_ERROR = "(1 + 1e-4)"  # wrong by 1e-4: far above the checks' float64 tolerance
 
@@ -445,3 +447,51 @@ ATTACKS = [
         via="nbgrader",
     ),
 ]
+
+
+# ---- taking the grading machine down: each bounded by the sandbox as a whole ------
+# (autograder/sealed/bounds.py). The cell that hits a bound fails with an error
+# naming it (BOUND_HIT), and costs its exercise alone; tests/test_bounds.py grades
+# these again in a class of their own, watching the host.
+
+
+def in_last_call(fn: Callable, *args: object) -> Builder:
+    return in_last(lambda ctx: call(fn, *args))
+
+
+BOUND_HIT = {
+    "fork-bomb": "PROCESS_LIMIT",
+    "thread-bomb": "PROCESS_LIMIT",
+    "disk-filler": "DISK_LIMIT",
+    "memory-in-many-processes": "MEMORY_LIMIT",
+}
+MEMORY_SHARE = settings.MEMORY_LIMIT * 6 // 5 // 6 >> 20  # MiB: 6 of them, 1.2x
+BOUNDED = [
+    Attack(
+        "fork-bomb",
+        FILLED,
+        in_last_call(payloads.fork_bomb, settings.PROCESS_LIMIT.bit_length()),
+        zeroed=("gru-cell",),
+    ),
+    Attack(
+        "thread-bomb",
+        FILLED,
+        in_last_call(payloads.thread_bomb, 2 * settings.PROCESS_LIMIT),
+        zeroed=("gru-cell",),
+    ),
+    Attack(
+        "disk-filler",
+        FILLED,
+        in_last_call(payloads.fill_disk, settings.DISK_LIMIT + (64 << 20)),
+        zeroed=("gru-cell",),
+    ),
+    Attack(
+        "memory-in-many-processes",
+        FILLED,
+        in_last_call(payloads.hog_memory_together, 6, MEMORY_SHARE),
+        zeroed=("gru-cell",),
+    ),
+    # one core's worth of time for three spinning processes: slower, not wrong
+    Attack("cpu-burner", FILLED, in_last_call(payloads.burn_cpu, 3, 3)),
+]
+ATTACKS += BOUNDED

@@ -376,3 +376,98 @@ def hog_memory(gibibytes):
     hog = torch.ones(gibibytes * 2**30 // 8, dtype=torch.float64)
     print(f"granted {hog.numel() * 8 / 2**30:.0f} GiB")
     del hog
+
+
+# ---- taking the grading machine down (bounded even where nothing bounds them) ----
+
+
+def fork_bomb(generations):
+    """`while True: os.fork()`, every process forking again, for `generations`
+    rounds (2**generations processes where nothing stops it sooner); the children
+    keep their places, sleeping."""
+    import os
+    import time
+
+    parent = os.getpid()
+    try:
+        for _ in range(generations):
+            os.fork()
+    finally:
+        if os.getpid() != parent:
+            time.sleep(60)
+            os._exit(0)
+
+
+def thread_bomb(count):
+    """`count` threads, each sleeping a minute."""
+    import threading
+    import time
+
+    for _ in range(count):
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+
+
+def fill_disk(limit):
+    """Write 16 MiB files into the working folder, /tmp and /dev/shm, each until the
+    disk is full (ENOSPC, raised at the end) or `limit` bytes are written there
+    (those are removed again: where nothing bounds the disk, it fills nothing)."""
+    import errno
+    import os
+
+    chunk, full = b"\xff" * (16 << 20), []
+    for place in (".", "/tmp", "/dev/shm"):
+        paths = []
+        try:
+            while len(paths) * len(chunk) < limit:
+                paths.append(os.path.join(place, f"filler-{os.getpid()}-{len(paths)}"))
+                with open(paths[-1], "wb") as f:
+                    f.write(chunk)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            full.append(f"{place} after {len(paths) - 1} files")
+            continue
+        for path in paths:
+            os.remove(path)
+    print(f"full: {full}")
+    if full:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), ", ".join(full))
+
+
+def hog_memory_together(processes, mebibytes):
+    """`processes` children, each taking `mebibytes` MiB (well under the memory
+    limit of one process) for a few seconds: together over it."""
+    import os
+    import time
+
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:
+            hog = bytearray(mebibytes << 20)  # zeroed: every page touched
+            time.sleep(5)
+            os._exit(hog[0])
+        children.append(pid)
+    ended = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    print(f"children ended with {ended}")
+
+
+def burn_cpu(processes, seconds):
+    """`processes` processes (this one among them) spinning for `seconds` s."""
+    import os
+    import time
+
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = None  # a child spins, then ends
+            break
+        children.append(pid)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    if children is None:
+        os._exit(0)
+    for pid in children:
+        os.waitpid(pid, 0)
