@@ -20,7 +20,14 @@ def pad(text: str, columns: int) -> str:
 
 
 def wrapped(text: str, columns: int) -> list[str]:
-    """Whole words only: a name or a shape is never split across lines."""
+    """Whole words only: a name or a shape is never split across lines. A text of
+    several lines keeps them, each wrapped on its own under its indentation."""
+    if "\n" in text.strip():
+        return [
+            part
+            for paragraph in text.strip().splitlines()
+            for part in _indented(paragraph, columns)
+        ]
     lines, line = [], ""
     for word in text.split():
         if line and columns_of(line) + 1 + columns_of(word) > columns:
@@ -31,7 +38,17 @@ def wrapped(text: str, columns: int) -> list[str]:
     return [*lines, line] if line or not lines else lines
 
 
+def _indented(paragraph: str, columns: int) -> list[str]:
+    indent = paragraph[: len(paragraph) - len(paragraph.lstrip())]
+    room = max(10, columns - columns_of(indent))
+    return [indent + line for line in wrapped(paragraph, room)]
+
+
 def cut(text: str, columns: int) -> str:
+    """`text` on one line of at most `columns` (a text of several lines: its first,
+    marked cut)."""
+    if "\n" in text.strip():
+        text = text.strip().splitlines()[0] + " …"
     if columns_of(text) <= columns:
         return text
     while columns_of(text) > columns - 1:

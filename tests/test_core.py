@@ -236,10 +236,85 @@ def test_matches_and_find_mistake():
     assert core.matches((t, [t, 2.0]), (t, (t, 2.0)))
     assert not core.matches((t, t), (t,)) and not core.matches(2.0, t)
     assert core.matches(torch.tensor(2.0), 2.0) and not core.matches(True, 1.0)
-    mistakes = [("same as right", t), ("doubled", lambda: 2 * t), ("doubled", 3 * t)]
-    assert core.find_mistake(2 * t, mistakes, correct=t) == "doubled"
+    mistakes = [
+        core.Known("right", "same as right", t),
+        core.Known("doubled", "doubled", lambda: 2 * t),
+        core.Known("tripled", "tripled", 3 * t),
+        core.Known("impossible", "never here", None),
+    ]
+    found = core.find_mistake(2 * t, mistakes, correct=t)
+    assert found == core.Diagnosis("doubled", "doubled")
     assert core.find_mistake(t, mistakes, correct=t) is None
-    assert core.find_mistake(t, {"same as right": t}) == "same as right"
+    assert core.find_mistake(t, mistakes[:1]).mistake == "right"
+
+
+def test_a_failure_names_its_mistake_with_the_exercise_being_checked():
+    import pickle
+
+    with pytest.raises(core.CheckFailed) as failed:
+        core.fail("outside", "gate-order")
+    assert failed.value.mistake == "gate-order" and str(failed.value) == "outside"
+
+    @core.exercise("lstm-cell")
+    def check(value):
+        if value == "shape":
+            core.expect_shape("h", torch.zeros(2), (3,))
+        if value == "close":
+            core.expect_close("h", torch.zeros(3), torch.ones(3))
+        if value == "raised":
+            core.call("f", lambda: 1 / 0)
+        with core.explain(("ZeroDivision", "a hint", "divided")):
+            core.call("f", lambda: 1 / 0)
+
+    expected = {
+        "shape": "lstm-cell/wrong-shape",
+        "close": "lstm-cell/differs",
+        "raised": "lstm-cell/raised",
+        "named": "lstm-cell/divided",
+    }
+    for value, mistake in expected.items():
+        with pytest.raises(core.CheckFailed) as failed:
+            check(value)
+        assert failed.value.mistake == mistake, value
+        assert str(failed.value).endswith(f" [{mistake}]")
+        assert core.mistake_of(str(failed.value)) == mistake
+        again = pickle.loads(pickle.dumps(failed.value))
+        assert (str(again), again.mistake) == (str(failed.value), mistake)
+    with core.exercise("a"), core.exercise("b"):
+        assert core.mistake_id("x") == "b/x" and core.mistake_id("c/y") == "c/y"
+    assert core.mistake_id("x") == "x"
+    assert core.mistake_of("first line\n  second [shapes-stacked/c-projected]") == (
+        "shapes-stacked/c-projected"
+    )
+
+
+def test_a_partial_visible_test_says_what_the_hidden_test_grades(capsys):
+    core.passed("output right")
+    core.passed("output right", "h_n, c_n")
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ output right",
+        "✓ output right (h_n, c_n: graded by the hidden test)",
+    ]
+
+
+def test_every_failure_of_a_check_names_its_mistake():
+    """Every `fail(...)` and `CheckFailed(...)` in the check modules passes a
+    mistake: a diagnosis without a name cannot be counted across a class."""
+    import ast
+
+    unnamed = []
+    for path in sorted((ROOT / "autograder" / "checks").glob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef) or function.name == "fail":
+                continue  # core.fail forwards the name it is given
+            for node in ast.walk(function):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                given = len(node.args) + sum(k.arg == "mistake" for k in node.keywords)
+                if name in ("fail", "CheckFailed") and given < 2:
+                    unnamed.append(f"{path.name}:{node.lineno}")
+    assert not unnamed, unnamed
 
 
 # --- the masters' cells -------------------------------------------------------------

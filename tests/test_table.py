@@ -81,3 +81,39 @@ def test_a_passed_exercise_shows_its_hidden_tests_confirmation():
     report.cells[1].score = 0
     report.cells[1].feedback = "for rho = 0.9 you predicted 45"
     assert by_exercise(report)[0] == ("predict", 1, 3, "for rho = 0.9 you predicted 45")
+
+
+def test_a_message_of_several_lines_shows_every_line_under_its_column():
+    """A check that lists several problems ("(and 2 more below)") gives one a line:
+    the table shows them all, each wrapped under its own indentation."""
+    message = (
+        "shapes_stacked: B h_n: you wrote (1, 3, 20), the shape is (2, 3, 20) (and 2 "
+        "more below)\n  D h_n: you wrote (3, 4, 16), the shape is (3, 4, 16)\n  "
+        "F c_n: you wrote (1, 20), the shape is (2, 20) [shapes-stacked/c-projected]"
+    )
+    lines = render(HEADER, [("shapes-stacked", "0/2", message)], 70, wrap=True)
+    lines = lines.splitlines()
+    column = lines[0].index("feedback")
+    shown = [line[column:] for line in lines[1:]]
+    assert " ".join(" ".join(shown).split()) == " ".join(message.split())
+    assert (
+        sum(line.startswith("  D h_n") or line.startswith("  F c_n") for line in shown)
+        == 2
+    )
+    assert all(len(line) <= 70 for line in lines)
+    cut = render(HEADER, [("shapes-stacked", "0/2", message)], 70).splitlines()
+    assert len(cut) == 2 and cut[1].endswith("…")
+
+
+def test_feedback_of_a_failed_check_is_its_whole_message():
+    """`lstm-course check` (table and --json) reads a failed check whole: every
+    problem it lists and the mistake id at the end; the first line otherwise."""
+    from nbformat.v4 import new_code_cell, new_output
+
+    from autograder.grading.feedback import cell_feedback
+
+    evalue = "t: A (and 1 more below)\n  B [shapes-stacked/c-projected]"
+    cell = new_code_cell("checks.check()")
+    cell.outputs = [new_output("error", ename="CheckFailed", evalue=evalue)]
+    assert cell_feedback(cell) == "t: A (and 1 more below)"
+    assert cell_feedback(cell, whole=True) == evalue

@@ -19,8 +19,10 @@ from lstm_ref.backward import lstm_cell_forward, sigmoid_backward, tanh_backward
 from lstm_ref.functional import lstm_layer
 
 from .core import (
+    Diagnosis,
     call,
     cell_weights,
+    exercise,
     expect_close,
     expect_pair,
     expect_shape,
@@ -51,6 +53,7 @@ FORBIDDEN = {
 
 GATES = ("i", "f", "g", "o")
 CELL_KEYS = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 SEQUENCE_KEYS = ("x", "h_0", "c_0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
@@ -112,10 +115,10 @@ def gates_backward_variant(grad_h, grad_c, cache, mistake):
     return torch.cat(parts, dim=-1), grad_c_prev
 
 
-GATES_MISTAKES = {
+GATES_MISTAKES = {  # the keys, with dashes, are the mistakes' names
     "no_tanh_path": N_(
-        "the path from grad_h through h' = o * tanh(c') into c' is missing: "
-        "the gradient on c' is grad_c + grad_h * o * (1 - tanh(c')**2)"
+        "the path from grad_h through h' = o ⊙ tanh(c') into c' is missing: two "
+        "paths reach c', and their gradients add (§3's equations)"
     ),
     "no_upstream_c": N_(
         "grad_c is ignored: the gradient that arrives from the next step "
@@ -126,21 +129,21 @@ GATES_MISTAKES = {
         "the new one, cache['c_next'], in the o gate's gradient and in the tanh path"
     ),
     "no_local_derivatives": N_(
-        "grad_gates is taken after the activations: multiply by "
-        "the local derivatives, s * (1 - s) for i, f, o and 1 - g**2 for g, to get the "
-        "gradient with respect to the pre-activations"
+        "grad_gates is taken after the activations: it is the gradient with respect "
+        "to the pre-activations, so each gate's gradient still passes through its "
+        "activation's local derivative (§2)"
     ),
     "sigmoid_for_g": N_(
-        "the candidate g uses tanh, so its local derivative is 1 - g**2, "
-        "not g * (1 - g)"
+        "the candidate g is a tanh, not a sigmoid: its gradient passes through "
+        "tanh's local derivative, not σ's (§2)"
     ),
     "order_ifog": N_(
         "grad_gates is stacked in the order i, f, o, g; torch packs the "
         "gates as i, f, g, o"
     ),
     "c_prev_without_f": N_(
-        "grad_c_prev should be multiplied by the forget gate: "
-        "c' = f * c + i * g, so dc'/dc = f"
+        "grad_c_prev misses the forget gate: differentiate c' = f ⊙ c + i ⊙ g with "
+        "respect to c (§3)"
     ),
 }
 
@@ -162,6 +165,7 @@ def autograd_gates_backward(grad_h, grad_c, cache, params):
 # --- exercise 1: local derivatives ----------------------------------------------------
 
 
+@exercise("activation-backward")
 def check_activation_backward(
     learner_sigmoid_backward, learner_tanh_backward, seed=0, size=(3, 5)
 ):
@@ -169,38 +173,51 @@ def check_activation_backward(
     a = torch.randn(*size, generator=gen, dtype=torch.float64) * 3
     grad = torch.randn(*size, generator=gen, dtype=torch.float64)
     a.requires_grad_()
-    for name, fn, act, out_name, rule in (
-        ("sigmoid_backward", learner_sigmoid_backward, torch.sigmoid, "s", "s*(1 - s)"),
-        ("tanh_backward", learner_tanh_backward, torch.tanh, "t", "(1 - t**2)"),
+    for name, fn, act, out_name, act_name in (
+        ("sigmoid_backward", learner_sigmoid_backward, torch.sigmoid, "s", "σ"),
+        ("tanh_backward", learner_tanh_backward, torch.tanh, "t", "tanh"),
     ):
         out = act(a)
         (expected,) = torch.autograd.grad(out, a, grad)
-        got = call(name, fn, grad, out.detach())
-        if matches(got, grad * act(out.detach()) * (1 - act(out.detach()))) or matches(
-            got, grad * (1 - act(out.detach()) ** 2)
+        y = out.detach()
+        got = call(name, fn, grad, y)
+        if matches(got, grad * act(y) * (1 - act(y))) or matches(
+            got, grad * (1 - act(y) ** 2)
         ):
             fail(
                 _(
                     "{name} applies the activation again: its second argument is "
                     "already the activation's output, so write the derivative with "
                     "it directly"
-                ).format(name=name)
+                ).format(name=name),
+                "activation-again",
             )
         if matches(got, expected / grad):
             fail(
                 _(
                     "{name} returns the local derivative only: multiply it by the "
                     "incoming gradient (the chain rule)"
-                ).format(name=name)
+                ).format(name=name),
+                "local-only",
+            )
+        other = grad * (1 - y**2) if act is torch.sigmoid else grad * y * (1 - y)
+        if matches(got, other):
+            fail(
+                _(
+                    "{name} uses the other activation's derivative: §2 gives σ's and "
+                    "tanh's, each in terms of its own output"
+                ).format(name=name),
+                "derivatives-swapped",
             )
         expect_close(
             f"{name}(grad, out)",
             got,
             expected,
             hint=_(
-                "{name}(grad, {out}) is grad * {rule}, {out} being the "
-                "activation's output it receives"
-            ).format(name=name, out=out_name, rule=rule),
+                "the local derivative is not {act}'s: §2 writes it in terms of the "
+                "output {out} that {name} receives"
+            ).format(name=name, out=out_name, act=act_name),
+            mistake="wrong-derivative",
         )
     passed(
         _("sigmoid_backward and tanh_backward match autograd on {size} inputs").format(
@@ -212,6 +229,7 @@ def check_activation_backward(
 # --- exercise 3: gates_backward -------------------------------------------------------
 
 
+@exercise("gates-backward")
 def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
     grad_h, grad_c, cache, params = cell_case(seed, batch, input_size, hidden_size)
     expected = autograd_gates_backward(grad_h, grad_c, cache, params)
@@ -227,6 +245,7 @@ def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
         grad_gates,
         (batch, 4 * H),
         hint=_("one column per pre-activation, the four gates side by side"),
+        mistake="grad-gates-shape",
     )
     expect_shape("grad_c_prev", grad_c_prev, (batch, H))
     if matches(grad_gates, expected[0]) and matches(grad_c_prev, expected[1]):
@@ -239,20 +258,24 @@ def check_gates_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
     for mistake, message in GATES_MISTAKES.items():
         wrong = gates_backward_variant(grad_h, grad_c, cache, mistake)
         if matches(grad_gates, wrong[0]) and matches(grad_c_prev, wrong[1]):
-            fail(f"gates_backward: {_(message)}")
-    fail(f"gates_backward: {diagnose_paths(learner, grad_h, grad_c, cache, params)}")
+            name = "gate-order" if mistake == "order_ifog" else mistake
+            fail(f"gates_backward: {_(message)}", name.replace("_", "-"))
+    cause = diagnose_paths(learner, grad_h, grad_c, cache, params)
+    fail(f"gates_backward: {cause.message}", cause.mistake)
 
 
-def diagnose_paths(learner, grad_h, grad_c, cache, params):
+def diagnose_paths(learner, grad_h, grad_c, cache, params) -> Diagnosis:
     """Isolate one path (grad_c alone, grad_h alone), then name the wrong gates."""
-    findings = []
-    for finding, gh, gc in (
+    findings, paths = [], []
+    for path, finding, gh, gc in (
         (
+            "grad-c",
             N_("from grad_c alone (grad_h = 0) the gradients of {names} are wrong"),
             0 * grad_h,
             grad_c,
         ),
         (
+            "grad-h",
             N_("from grad_h alone (grad_c = 0) the gradients of {names} are wrong"),
             grad_h,
             0 * grad_c,
@@ -274,16 +297,22 @@ def diagnose_paths(learner, grad_h, grad_c, cache, params):
             wrong.append("c_prev")
         if wrong:
             findings.append(_(finding).format(names=", ".join(wrong)))
+            paths.append(path)
     if not findings:
-        return _(
-            "each path is right alone but their sum is not: add the two paths into c'"
+        return Diagnosis(
+            "paths-sum",
+            _(
+                "each path is right alone but their sum is not: add the two paths "
+                "into c'"
+            ),
         )
-    return "; ".join(findings)
+    return Diagnosis("-".join(paths) + "-path", "; ".join(findings))
 
 
 # --- exercise 4: lstm_cell_backward ---------------------------------------------------
 
 
+@exercise("lstm-cell-backward")
 def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size=5):
     grad_h, grad_c, cache, params = cell_case(seed, batch, input_size, hidden_size)
     expected = ref_cell_backward(grad_h, grad_c, cache)
@@ -293,14 +322,16 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
         fail(
             _("lstm_cell_backward should return a dict with keys {keys}").format(
                 keys=", ".join(CELL_KEYS)
-            )
+            ),
+            "not-a-dict",
         )
     missing = [key for key in CELL_KEYS if key not in got]
     if missing:
         fail(
             _("lstm_cell_backward: the result has no {keys}").format(
                 keys=", ".join(map(repr, missing))
-            )
+            ),
+            "missing-keys",
         )
     for key in CELL_KEYS:
         want = expected[key]
@@ -313,13 +344,10 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
             fail(
                 _(
                     "grad {key} has shape {shape}, expected {expected} — a weight's "
-                    "gradient has the weight's shape: grad_gates.T @ {input}"
-                ).format(
-                    key=key,
-                    shape=tuple(value.shape),
-                    expected=tuple(want.shape),
-                    input="x" if key == "weight_ih" else "h",
-                )
+                    "gradient has the weight's shape: check the order of the "
+                    "product's factors (§4)"
+                ).format(key=key, shape=tuple(value.shape), expected=tuple(want.shape)),
+                "weight-grad-transposed",
             )
         if (
             key.startswith("bias")
@@ -329,15 +357,36 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
             fail(
                 _(
                     "grad {key} has shape {shape}, expected {expected} — the bias is "
-                    "shared by every row of the batch: sum grad_gates over dim 0"
-                ).format(key=key, shape=tuple(value.shape), expected=tuple(want.shape))
+                    "shared by every row of the batch, so its gradient gathers every "
+                    "row's (§4)"
+                ).format(key=key, shape=tuple(value.shape), expected=tuple(want.shape)),
+                "bias-not-summed",
             )
         if key == "bias_hh" and isinstance(value, torch.Tensor) and not value.any():
             fail(
                 _(
                     "grad bias_hh is zero — bias_hh is added to the gates just like "
                     "bias_ih, so it gets the same gradient"
-                )
+                ),
+                "no-bias-hh-grad",
+            )
+        batch = cache["x"].shape[0]
+        if key in PARAMETERS and batch > 1 and matches(value, want / batch):
+            fail(
+                _(
+                    "grad {key} is the batch mean: the loss adds up the rows of the "
+                    "batch, so a parameter's gradient is the sum of every row's "
+                    "contribution, not their mean"
+                ).format(key=key),
+                "batch-mean",
+            )
+        if key == "c" and matches(value, want * cache["f"]):
+            fail(
+                _(
+                    "grad c is multiplied by the forget gate twice: the grad_c_prev "
+                    "that gates_backward returns already holds it"
+                ),
+                "f-twice",
             )
         expect_close(f"grad {key}", value, want)
     passed(
@@ -385,7 +434,8 @@ def sequence_backward_variant(grad_output, caches, params, mistake):
     grad_h = torch.zeros_like(grad_output[0])
     grad_c = torch.zeros_like(caches[0]["c"])
     grad_x = []
-    for t in reversed(range(len(caches))):
+    order = range(len(caches)) if mistake == "forward_in_time" else None
+    for t in order or reversed(range(len(caches))):
         upstream = grad_output[t]
         if mistake == "last_only" and t < len(caches) - 1:
             upstream = torch.zeros_like(upstream)
@@ -396,11 +446,12 @@ def sequence_backward_variant(grad_output, caches, params, mistake):
                 step[key] if mistake == "overwritten" else totals[key] + step[key]
             )
         grad_h, grad_c = step["h"], step["c"]
-        grad_x.append(step["x"])
-    return {"x": torch.stack(grad_x[::-1]), "h_0": grad_h, "c_0": grad_c, **totals}
+        grad_x.append((t, step["x"]))
+    grad_x = [g for _t, g in sorted(grad_x, key=lambda pair: pair[0])]
+    return {"x": torch.stack(grad_x), "h_0": grad_h, "c_0": grad_c, **totals}
 
 
-SEQUENCE_MISTAKES = {
+SEQUENCE_MISTAKES = {  # the keys, with dashes, are the mistakes' names
     "c_not_carried": N_(
         "the cell-state gradient is not carried from step t to step t-1: "
         "pass the grad_c that step t returns into step t-1 (this is the additive path "
@@ -414,9 +465,14 @@ SEQUENCE_MISTAKES = {
         "the weight gradients are overwritten at every step: the same "
         "weights are used at every step, so their gradients add up over time"
     ),
+    "forward_in_time": N_(
+        "the loop runs forward in time: the gradient of step t needs what step t+1 "
+        "sends back, so backpropagation through time starts at the last step (§6)"
+    ),
 }
 
 
+@exercise("lstm-sequence-backward")
 def check_lstm_sequence_backward(
     learner, seed=0, length=4, batch=2, input_size=3, hidden_size=4
 ):
@@ -431,19 +487,21 @@ def check_lstm_sequence_backward(
         fail(
             _("lstm_sequence_backward should return a dict with keys {keys}").format(
                 keys=", ".join(SEQUENCE_KEYS)
-            )
+            ),
+            "not-a-dict",
         )
     if not all(matches(got[k], expected[k]) for k in SEQUENCE_KEYS):
         for mistake, message in SEQUENCE_MISTAKES.items():
             wrong = sequence_backward_variant(grad_output, caches, params, mistake)
             if all(matches(got[k], wrong[k]) for k in SEQUENCE_KEYS):
-                fail(f"lstm_sequence_backward: {_(message)}")
+                fail(f"lstm_sequence_backward: {_(message)}", mistake.replace("_", "-"))
         if matches(got["x"], expected["x"].flip(0)):
             fail(
                 _(
                     "grad x is in reverse time order: store the gradient of step t at "
                     "index t, although the loop runs from the last step to the first"
-                )
+                ),
+                "x-reversed",
             )
     for key in SEQUENCE_KEYS:
         expect_close(
@@ -463,6 +521,7 @@ def check_lstm_sequence_backward(
 # --- the predict question -------------------------------------------------------------
 
 
+@exercise("predict-cell-path")
 def check_cell_path_prediction(choice, factor, f=0.9, steps=20):
     check_cell_path_choice(choice)
     expected = f**steps
@@ -470,28 +529,32 @@ def check_cell_path_prediction(choice, factor, f=0.9, steps=20):
         fail(
             _("factor should be a number, got {kind}").format(
                 kind=type(factor).__name__
-            )
+            ),
+            "not-a-number",
         )
     if abs(factor - (1 - f) ** steps) < 1e-9 * max(1.0, abs(factor)):
         fail(
             _(
                 "factor: the cell path multiplies by f_t itself at every step, "
                 "not 1 - f_t"
-            )
+            ),
+            "one-minus-f",
         )
     if abs(factor - f * steps) < 1e-9:
         fail(
             _(
                 "factor: the factors multiply across steps (f**steps), "
                 "they do not add up"
-            )
+            ),
+            "factors-added",
         )
     if abs(factor - expected) > 1e-9 * expected:
         fail(
             _(
                 "factor should be the product of {steps} forget gates of {f}; "
                 "got {factor:.6g}"
-            ).format(steps=steps, f=f, factor=factor)
+            ).format(steps=steps, f=f, factor=factor),
+            "differs",
         )
     passed(
         _(
@@ -501,18 +564,27 @@ def check_cell_path_prediction(choice, factor, f=0.9, steps=20):
     )
 
 
-def check_cell_path_choice(choice):
+@exercise("predict-cell-path")
+def check_cell_path_choice(choice, hidden_test_grades=()):
+    """The choice (a, b or c); the ✓ of a visible test names what only the hidden
+    test grades (`hidden_test_grades`)."""
     if choice not in ("a", "b", "c"):
         fail(
             _("choice should be one of 'a', 'b', 'c', got {choice!r}").format(
                 choice=choice
-            )
+            ),
+            "malformed",
         )
     if choice != "a":
         fail(
             _(
-                "choice {choice!r}: c_t = f_t * c_(t-1) + i_t * g_t, so along the "
-                "cell path dc_t/dc_(t-1) = f_t: choice 'a'"
-            ).format(choice=choice)
+                "choice {choice!r}: differentiate c_t = f_t ⊙ c_(t-1) + i_t ⊙ g_t "
+                "with respect to c_(t-1), the gates held fixed: that is the cell path "
+                "(§3)"
+            ).format(choice=choice),
+            {"b": "input-gate", "c": "one-minus-f"}[choice],
         )
-    passed(_("along the cell path, the gradient on c_(t-1) is f_t * dc_t"))
+    passed(
+        _("along the cell path, the gradient on c_(t-1) is f_t * dc_t"),
+        ", ".join(hidden_test_grades),
+    )

@@ -79,33 +79,34 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
                         shape=tuple(got.shape),
                         expected=tuple(want.shape),
                         hint=unbatched_hint(case.lstm_args()),
-                    )
+                    ),
+                    "unbatched",
                 )
     if core.matches(h, c_ref) and core.matches(c, h_ref):
         core.fail(
             _("{name} returns (c', h'); return them in torch's order (h', c')").format(
                 name=name
-            )
+            ),
+            "h-c-swapped",
         )
     for label, got, want in (("h'", h, h_ref), ("c'", c, c_ref)):
-        core.expect_shape(
-            f"{name}: {label}",
-            got,
-            tuple(want.shape),
-            shape_hint(core.expect_tensor(label, got), tuple(want.shape)),
-        )
+        mistake, hint = shape_hint(core.expect_tensor(label, got), tuple(want.shape))
+        core.expect_shape(f"{name}: {label}", got, tuple(want.shape), hint, mistake)
     if core.matches(h, h_ref) and core.matches(c, c_ref):
         return
     who = at(name, batched)
-    known = ((m.text(), functools.partial(m, case)) for m in CELL_MISTAKES)
-    mistake = core.find_mistake((h, c), known)
-    if mistake:
-        core.fail(f"{who}: {mistake}")
+    known = (
+        core.Known(m.name, m.text(), functools.partial(m, case)) for m in CELL_MISTAKES
+    )
+    found = core.find_mistake((h, c), known)
+    if found:
+        core.fail(f"{who}: {found.message}", found.mistake)
     if core.matches(c, c_ref):
         core.fail(
             _("{name}: c' is right but h' is not — {output}").format(
                 name=who, output=_(OUTPUT_HINT)
-            )
+            ),
+            "h-wrong",
         )
 
     def learner(alone: Case) -> tuple:
@@ -116,8 +117,10 @@ def _diagnose_step(cell: Callable, name: str, case: Case, batched: bool) -> None
 
     terms = (*TERMS, "c") if case.bias_ih is not None else ("x", "h", "c")
     differ = differing_terms(learner, reference, case, terms)
+    cause = term_message(differ, terms)
     core.fail(
         _("{name}: h' and c' differ from torch's — {cause}").format(
-            name=who, cause=term_message(differ, terms)
-        )
+            name=who, cause=cause.message
+        ),
+        cause.mistake,
     )

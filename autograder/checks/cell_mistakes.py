@@ -3,8 +3,9 @@
 `reference_gates` computes torch's four gates (i, f, g, o) and stands in for a
 learner's `lstm_gates` (`core.using`); `CELL_MISTAKES` lists the known wrong steps
 (`CellMistake`: any wrong gate order, a missing or doubled bias, swapped or wrong
-activations, the update, h' from tanh(c) or without tanh), each with the message that
-names it, which `cell_diagnosis` compares with a learner's `lstm_cell`.
+activations, the update, h' from tanh(c) or without tanh), each with its name (the
+mistake's id within the exercise being checked) and the message that names it,
+which `cell_diagnosis` compares with a learner's `lstm_cell`.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ def torch_output(o, c_new, c_old):
 
 @dataclass(frozen=True)
 class CellMistake:
-    """A known wrong LSTM step: torch's except for the fields given. `message` is
-    marked `N_` and filled in by `text` (see `fill`)."""
+    """A known wrong LSTM step: torch's except for the fields given. `name` is the
+    mistake's name (`gate-order`), `message` is marked `N_` and filled in by `text`
+    (see `fill`)."""
 
+    name: str
     message: str
     order: str = GATES
     acts: tuple = ()  # (gate, activation) pairs that differ from torch's
@@ -96,7 +99,8 @@ def _order_mistake(order: str) -> CellMistake:
             "torch stacks them i, f, g, o — rows 0:H input gate, H:2H forget, "
             "2H:3H candidate g, 3H:4H output"
         )
-    return CellMistake(message, order=order, fields=(("blocks", ", ".join(order)),))
+    blocks = (("blocks", ", ".join(order)),)
+    return CellMistake("gate-order", message, order=order, fields=blocks)
 
 
 def _has_act(act: str) -> str:
@@ -108,6 +112,7 @@ def _has_act(act: str) -> str:
 
 def _activation_mistakes() -> list[CellMistake]:
     swapped = CellMistake(
+        "sigmoid-tanh-swapped",
         N_(
             "sigmoid and tanh swapped between the input gate and the candidate: "
             "i = σ(·) decides how much is written (0 to 1), g = tanh(·) is what is "
@@ -117,6 +122,7 @@ def _activation_mistakes() -> list[CellMistake]:
     )
     single = [
         CellMistake(
+            f"{gate}-{act.replace(' ', '-')}",
             _has_act(act),
             acts=((gate, act),),
             fields=(("act", act), ("torch_act", LSTM_ACTS[gate])),
@@ -132,9 +138,10 @@ def _activation_mistakes() -> list[CellMistake]:
 def _term_mistakes() -> list[CellMistake]:
     missing = [
         CellMistake(
+            f"no-{term.replace('_', '-')}",
             N_(
-                "{term} is missing from the gates: torch sums x @ weight_ih.T "
-                "+ bias_ih + h @ weight_hh.T + bias_hh"
+                "{term} is missing from the gates: torch's pre-activation sums four "
+                "terms, the input's, the state's and both biases (§1)"
             ),
             terms=tuple(t for t in TERMS if t != term),
             fields=(("term", term),),
@@ -144,14 +151,17 @@ def _term_mistakes() -> list[CellMistake]:
     return [
         *missing,
         CellMistake(
+            "no-biases",
             N_("both biases are missing: torch adds bias_ih and bias_hh"),
             terms=("x", "h"),
         ),
         CellMistake(
+            "bias-ih-twice",
             N_("bias_ih is added twice and bias_hh never"),
             terms=("x", "h", "bias_ih", "bias_ih"),
         ),
         CellMistake(
+            "bias-hh-twice",
             N_("bias_hh is added twice and bias_ih never"),
             terms=("x", "h", "bias_hh", "bias_hh"),
         ),
@@ -162,38 +172,47 @@ CELL_MISTAKES: list[CellMistake] = [
     *_activation_mistakes(),
     *_term_mistakes(),
     CellMistake(
+        "no-input-gate",
         N_("the input gate is missing from the update — {update}"),
         update=lambda i, f, g, o, c: f * c + g,
     ),
     CellMistake(
+        "no-forget-gate",
         N_("the forget gate is missing from the update — {update}"),
         update=lambda i, f, g, o, c: c + i * g,
     ),
     CellMistake(
+        "i-f-swapped",
         N_("i and f are swapped in the update (or their row blocks are) — {update}"),
         update=lambda i, f, g, o, c: i * c + f * g,
     ),
     CellMistake(
+        "g-squashed-twice",
         N_("g is squashed twice: lstm_gates already applies tanh to g — {update}"),
         update=lambda i, f, g, o, c: f * c + i * torch.tanh(g),
     ),
     CellMistake(
+        "update-multiplies",
         N_("the update multiplies where it should add — {update}"),
         update=lambda i, f, g, o, c: f * c * i * g,
     ),
     CellMistake(
+        "no-tanh-c",
         N_("tanh(c') is missing in h': {output}"),
         output=lambda o, c_new, c_old: o * c_new,
     ),
     CellMistake(
+        "tanh-after-o",
         N_("tanh is applied after the output gate: {output}"),
         output=lambda o, c_new, c_old: torch.tanh(o * c_new),
     ),
     CellMistake(
+        "no-output-gate",
         N_("the output gate is missing from h': {output}"),
         output=lambda o, c_new, c_old: torch.tanh(c_new),
     ),
     CellMistake(
+        "old-c-in-h",
         N_("h' uses the old cell state c: {output}"),
         output=lambda o, c_new, c_old: o * torch.tanh(c_old),
     ),

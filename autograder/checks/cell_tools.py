@@ -6,7 +6,8 @@ of their pre-activation (`TERMS`); the inputs of one step (`Case`, `make_case`: 
 float64); running learner code with the likely cause of its exception (`run`); the
 messages the diagnoses share (`fill`, `shape_hint`, `unbatched_hint`, `at`); and,
 when no known mistake fits, the term that disagrees alone (`differing_terms`,
-`term_message`).
+`term_message`). Every diagnosis comes with its mistake's name (`core.Diagnosis`):
+the exercise being checked makes it an id.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ ACTS = {
 TERMS = ("x", "h", "bias_ih", "bias_hh")
 # The hints below are translated where used: _(TRANSPOSE_HINT).
 TRANSPOSE_HINT = N_(
-    "torch stores weight_ih as (4*H, H_in) and weight_hh as (4*H, H) (3*H in a GRU): "
-    "multiply x @ weight_ih.T and h @ weight_hh.T (did you transpose the weights?)"
+    "torch stores weight_ih as (4*H, H_in) and weight_hh as (4*H, H) (3*H in a GRU), "
+    "one row per gate unit: check which side of each product a weight goes on (did "
+    "you transpose the weights?)"
 )
 UNBATCHED_HINT = N_(  # lstm_gates, gru_cell: x and h
     "unbatched input: x of shape (H_in,) with h of shape (H,) must work too — use "
@@ -53,8 +55,8 @@ UNBATCHED_STATE_HINT = N_(  # lstm_cell: x and the state (h, c)
     "use dim=-1 (e.g. chunk({chunks}, dim=-1)) so the same code serves (N, H_in) and "
     "(H_in,)"
 )
-UPDATE_HINT = N_("the cell update is c' = f * c + i * g")
-OUTPUT_HINT = N_("h' = o * tanh(c'), with the new cell state c'")
+UPDATE_HINT = N_("the cell update is c' = f ⊙ c + i ⊙ g (§1)")
+OUTPUT_HINT = N_("h' = o ⊙ tanh(c'), with the new cell state c' (§1)")
 
 
 def unbatched_hint(args: tuple) -> str:
@@ -177,22 +179,27 @@ NONE_HINT = N_(
 
 def run(name: str, fn: Callable, args: tuple, batched: bool) -> object:
     """`core.call`, adding the likely cause when the learner's code raised."""
-    rules = [("NoneType", _(NONE_HINT))]
+    rules: list[core.Rule] = [("NoneType", _(NONE_HINT), "bias-none")]
     if not batched:
-        rules.append(("", unbatched_hint(args)))
-    rules.append((("multiplied", "size mismatch"), _(TRANSPOSE_HINT)))
+        rules.append(("", unbatched_hint(args), "unbatched"))
+    rules.append(
+        (("multiplied", "size mismatch"), _(TRANSPOSE_HINT), "weights-untransposed")
+    )
     with core.explain(*rules):
         return core.call(name, fn, *args)
 
 
-def shape_hint(got: Tensor, expected: tuple) -> str:
+def shape_hint(got: Tensor, expected: tuple) -> core.Diagnosis:
+    """The likely cause of a wrong shape (its message "" when none is known)."""
     if tuple(got.shape) == tuple(reversed(expected)):
-        return _("transposed: {hint}").format(hint=_(TRANSPOSE_HINT))
+        hint = _("transposed: {hint}").format(hint=_(TRANSPOSE_HINT))
+        return core.Diagnosis("output-transposed", hint)
     if got.dim() and got.shape[-1] in (3 * expected[-1], 4 * expected[-1]):
-        return _(
-            "the gates are still packed together: split them with chunk(…, dim=-1)"
+        return core.Diagnosis(
+            "gates-packed",
+            _("the gates are still packed together: split them with chunk(…, dim=-1)"),
         )
-    return ""
+    return core.Diagnosis("wrong-shape", "")
 
 
 def differing_terms(
@@ -235,26 +242,42 @@ def joined_or(names: list[str]) -> str:
     )
 
 
-def term_message(differ: list[str], terms: tuple) -> str:
+def term_message(differ: list[str], terms: tuple) -> core.Diagnosis:
+    """What `differing_terms` found, named: `terms-sum` (each term alone agrees),
+    `all-zero-differs`, `after-sum` (every term alone disagrees), or the terms that
+    disagree alone (`x-term`, `h-bias-hh-term`, …)."""
     if not differ:
-        return _(
-            "each term alone agrees with torch but their sum does not: check that all "
-            "four terms are added before the activations"
+        return core.Diagnosis(
+            "terms-sum",
+            _(
+                "each term alone agrees with torch but their sum does not: check "
+                "that all four terms are added before the activations"
+            ),
         )
     if "" in differ:
-        return _(
-            "it disagrees even with every input, state and bias zero, where torch's "
-            "gates are σ(0) = 0.5 and tanh(0) = 0: something is added to the sum, or "
-            "an activation or the update is not torch's"
+        return core.Diagnosis(
+            "all-zero-differs",
+            _(
+                "it disagrees even with every input, state and bias zero, where "
+                "torch's gates are σ(0) = 0.5 and tanh(0) = 0: something is added to "
+                "the sum, or an activation or the update is not torch's"
+            ),
         )
     if len(differ) == len(terms):
-        return _(
-            "it disagrees even with a single term: look after the sum — the gate "
-            "order, the activations and the updates"
+        return core.Diagnosis(
+            "after-sum",
+            _(
+                "it disagrees even with a single term: look after the sum — the gate "
+                "order, the activations and the updates"
+            ),
         )
+    name = "-".join(t.replace("_", "-") for t in differ) + "-term"
     if differ == ["c"]:
-        return _("only the old cell state c disagrees: {update}").format(
-            update=_(UPDATE_HINT)
+        return core.Diagnosis(
+            name,
+            _("only the old cell state c disagrees: {update}").format(
+                update=_(UPDATE_HINT)
+            ),
         )
     agree = ", ".join(t for t in terms if t not in differ)
     fields = dict(
@@ -285,7 +308,7 @@ def term_message(differ: list[str], terms: tuple) -> str:
             "with only {some} non-zero it disagrees with torch (with only {agree} it "
             "agrees): check how {each} enter"
         )
-    return message.format(**fields)
+    return core.Diagnosis(name, message.format(**fields))
 
 
 def batched_then_unbatched(

@@ -50,7 +50,8 @@ def _build(cls: Callable, sizes: dict, seed: int) -> nn.Module:
         core.fail(
             _("{name}(...) should build an nn.Module, got {got}").format(
                 name=cls.__name__, got=type(model).__name__
-            )
+            ),
+            "not-a-module",
         )
     return model.double()
 
@@ -64,7 +65,8 @@ def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
             _(
                 "the classifier should hold one nn.LSTM and one nn.Linear head; "
                 "found {lstms} nn.LSTM and {heads} nn.Linear"
-            ).format(lstms=len(lstms), heads=len(heads))
+            ).format(lstms=len(lstms), heads=len(heads)),
+            "wrong-modules",
         )
     (lstm,), (head,) = lstms, heads
     D = 2 if sizes["bidirectional"] else 1
@@ -74,14 +76,16 @@ def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
                 _(
                     "nn.LSTM has {name}={got}, but "
                     "the classifier was asked for {name}={asked}"
-                ).format(name=name, got=getattr(lstm, name), asked=sizes[name])
+                ).format(name=name, got=getattr(lstm, name), asked=sizes[name]),
+                "lstm-arguments",
             )
     if not lstm.batch_first:
         core.fail(
             _(
                 "nn.LSTM was built with batch_first=False, but batches come as "
                 "(N, L, features): pass batch_first=True"
-            )
+            ),
+            "not-batch-first",
         )
     if head.in_features != D * sizes["hidden_size"]:
         message = _(
@@ -90,61 +94,78 @@ def _parts(model: nn.Module, sizes: dict) -> tuple[nn.LSTM, nn.Linear]:
         if D == 2 and head.in_features == sizes["hidden_size"]:
             reason = _("a bidirectional head reads both directions of the last layer")
             message = f"{message} — {reason}"
-        core.fail(message)
+        core.fail(message, "head-width")
     if head.out_features != sizes["num_classes"]:
         core.fail(
             _("the head gives {got} scores, expected num_classes = {expected}").format(
                 got=head.out_features, expected=sizes["num_classes"]
-            )
+            ),
+            "head-classes",
         )
     return lstm, head
 
 
-def _wrong_heads(head, states, sizes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The right logits, and those of the usual mistakes keyed by their reason."""
+def _wrong_heads(head, states, sizes) -> tuple[torch.Tensor, list[core.Known]]:
+    """The right logits, and the usual mistakes with the logits they give."""
     output_last, h_n, c_n = states
     bidirectional = sizes["bidirectional"]
     right = head(_last_layer(h_n, bidirectional))
     N = h_n.shape[1]
-    wrong = {
-        _(
-            "it reads c_n, the cell state: the classifier reads h_n, the hidden "
-            "state (what the LSTM outputs)"
-        ): head(_last_layer(c_n, bidirectional)),
-        _(
-            "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
-            "log_softmax itself"
-        ): right.softmax(-1),
-        _(
-            "it applies log_softmax: return raw logits, nn.CrossEntropyLoss applies "
-            "log_softmax itself"
-        ): right.log_softmax(-1),
-    }
-    if bidirectional:
-        wrong[
+    first = h_n[:2] if bidirectional else h_n[:1]
+    Known = core.Known
+    return right, [
+        Known(
+            "reads-c-n",
+            _(
+                "it reads c_n, the cell state: the classifier reads h_n, the hidden "
+                "state (what the LSTM outputs)"
+            ),
+            head(_last_layer(c_n, bidirectional)),
+        ),
+        Known(
+            "softmax",
+            _(
+                "it applies softmax: return raw logits, nn.CrossEntropyLoss applies "
+                "log_softmax itself"
+            ),
+            right.softmax(-1),
+        ),
+        Known(
+            "log-softmax",
+            _(
+                "it applies log_softmax: return raw logits, nn.CrossEntropyLoss "
+                "applies log_softmax itself"
+            ),
+            right.log_softmax(-1),
+        ),
+        Known(
+            "output-last-step",
             _(
                 "it reads output[:, -1]: for the reverse direction that is its state "
-                "after ONE step (only the last row). Read h_n: torch.cat([h_n[-2], "
-                "h_n[-1]], dim=-1)"
-            )
-        ] = head(output_last)
-        if h_n.shape[0] == 2:
-            wrong[
-                _(
-                    "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
-                    "entries of the batch: index h_n[-2] and h_n[-1] and concatenate"
-                )
-            ] = head(h_n.reshape(N, -1))
-    if sizes["num_layers"] > 1:
-        first = h_n[:2] if bidirectional else h_n[:1]
-        wrong[
+                "after ONE step (only the last row). Read the last layer's two final "
+                "states from h_n"
+            ),
+            head(output_last) if bidirectional else None,
+        ),
+        Known(
+            "h-n-reshaped",
+            _(
+                "it reshapes h_n (D, N, H) to (N, D*H) with view, which mixes "
+                "entries of the batch: take the last layer's rows of h_n one by one"
+            ),
+            head(h_n.reshape(N, -1)) if bidirectional and h_n.shape[0] == 2 else None,
+        ),
+        Known(
+            "first-layer",
             _(
                 "it reads the first layer (h_n[0]): h_n is (num_layers*D, N, H) with "
-                "the last layer at the end, h_n[-1] (and h_n[-2] for its reverse "
-                "direction)"
-            )
-        ] = head(_last_layer(first, bidirectional))
-    return right, wrong
+                "the last layer at the end"
+            ),
+            head(_last_layer(first, bidirectional))
+            if sizes["num_layers"] > 1
+            else None,
+        ),
+    ]
 
 
 def _reference_states(lstm: nn.LSTM, sequences: list[torch.Tensor]):
@@ -170,17 +191,20 @@ def _forward(model: nn.Module, x, packed: bool) -> torch.Tensor:
     try:
         return core.call("model", model, x)
     except core.CheckFailed as failure:
-        if packed and ("tuple" in str(failure) or "PackedSequence" in str(failure)):
+        said = failure.message
+        if packed and ("tuple" in said or "PackedSequence" in said):
             core.fail(
                 _(
                     "{failure} — for packed input, `output` is a PackedSequence "
                     "(a named tuple of data and batch sizes), not a padded "
                     "tensor: read the final states from h_n"
-                ).format(failure=failure)
+                ).format(failure=said),
+                "packed-output",
             )
         raise
 
 
+@core.exercise("digit-classifier")
 def check_digit_classifier(
     DigitClassifier: Callable,
     input_size: int = 3,
@@ -221,13 +245,14 @@ def check_digit_classifier(
         _("one row of num_classes scores per sequence"),
     )
     if not core.matches(logits, right, atol=1e-10):
-        for reason, mistake in wrong.items():
-            if core.matches(logits, mistake, atol=1e-10):
-                core.fail(
-                    _("the logits for {what} are wrong — {reason}").format(
-                        what=what, reason=reason
-                    )
-                )
+        found = core.find_mistake(logits, wrong, atol=1e-10)
+        if found:
+            core.fail(
+                _("the logits for {what} are wrong — {reason}").format(
+                    what=what, reason=found.message
+                ),
+                found.mistake,
+            )
         core.expect_close(
             logits_for,
             logits,

@@ -16,7 +16,11 @@ The shared steps of a check, one way each:
 - reading answers: `parse_shape` (a predicted shape), `expect_pair` (a returned pair),
   `expect_number`, `expect_tensor`, `expect_shape`, `expect_close`;
 - diagnosis: `matches` and `find_mistake` compare a wrong answer with the outputs of
-  known mistakes.
+  known mistakes (`Known`: a mistake's name, its message, its output);
+- identity: every failure names its mistake, `fail(message, "gate-order")`; inside
+  `exercise("lstm-cell")` (a context manager and a decorator) the name becomes the
+  id `lstm-cell/gate-order` (`MISTAKE_ID`), shown at the end of the message. The
+  generic failures have generic names: `raised`, `differs`, `wrong-shape`, ….
 
 Imported inside an IPython kernel (JupyterLab), this module also makes a failed check
 show its message alone, without a traceback through these files, and an unanswered
@@ -26,6 +30,7 @@ exercise's test cell say "not answered yet" (see `install_notebook_errors`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import linecache
 import math
@@ -33,8 +38,8 @@ import numbers
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple, NoReturn
 
 import torch
 
@@ -48,13 +53,9 @@ Tensor = torch.Tensor
 # table (exercise -> dotted names) says what its answers must not call; sealed
 # grading gives an exercise zero, with a message, when its answer calls one.
 LSTM_IMPLEMENTATIONS = (
-    "torch.lstm_cell",
-    "torch.lstm",
-    "torch.nn.LSTMCell",
-    "torch.nn.LSTM",
-    "torch.nn.RNNBase",
-    "lstm_ref",
-)
+    "torch.lstm_cell", "torch.lstm", "torch.nn.LSTMCell", "torch.nn.LSTM",
+    "torch.nn.RNNBase", "lstm_ref",
+)  # fmt: skip
 
 
 # A diagnosis's stable identity, `<exercise grade_id>/<mistake>` (the same in every
@@ -62,19 +63,41 @@ LSTM_IMPLEMENTATIONS = (
 # notebook: `lstm-course report` counts them across a class.
 MISTAKE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*")
 _SHOWN_ID = re.compile(rf" \[({MISTAKE_ID.pattern})\]$")
+_EXERCISE: contextvars.ContextVar[str] = contextvars.ContextVar("exercise", default="")
+
+
+@contextlib.contextmanager
+def exercise(grade_id: str) -> Iterator[None]:
+    """Check the exercise `grade_id` (its answer cell's): a mistake named inside by a
+    bare name gets the id `grade_id/name`. Also a decorator: `@core.exercise("x")`."""
+    token = _EXERCISE.set(grade_id)
+    try:
+        yield
+    finally:
+        _EXERCISE.reset(token)
+
+
+def mistake_id(mistake: str) -> str:
+    """`mistake` as an id: a full id (`MISTAKE_ID`) as it is, a bare name within the
+    exercise being checked; outside any exercise, the bare name."""
+    where = _EXERCISE.get()
+    return f"{where}/{mistake}" if mistake and "/" not in mistake and where else mistake
 
 
 class CheckFailed(AssertionError):
     """A learner's answer is wrong; the message says how and why (likely), and
-    `mistake` names the diagnosis (`MISTAKE_ID`), or is "" where none is known."""
+    `mistake` names the diagnosis: an id (`MISTAKE_ID`; a bare name is made one by
+    `mistake_id`), or "" where none is known. `str()` ends with the id."""
 
     def __init__(self, message: str, mistake: str = "") -> None:
         super().__init__(message)
         self.message = message
-        self.mistake = mistake
+        self.mistake = mistake_id(mistake)
 
     def __str__(self) -> str:
-        return f"{self.message} [{self.mistake}]" if self.mistake else self.message
+        if MISTAKE_ID.fullmatch(self.mistake):
+            return f"{self.message} [{self.mistake}]"
+        return self.message
 
     def __reduce__(self):  # pickled between the kernel and the grader
         return type(self), (self.message, self.mistake)
@@ -102,8 +125,13 @@ def mistake_of(text: str) -> str:
     return found.group(1) if found else ""
 
 
-def passed(message: str) -> None:
-    """The one line a correct answer earns."""
+def passed(message: str, hidden: str = "") -> None:
+    """The one line a correct answer earns; `hidden` names the answers that only the
+    hidden test grades (a visible test that reads part of a prediction says so)."""
+    if hidden:
+        message = _("{message} ({answers}: graded by the hidden test)").format(
+            message=message, answers=hidden
+        )
     print(f"✓ {message}")
 
 
@@ -242,26 +270,29 @@ def call(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         message = _("{name}({shapes}) raised {error}").format(
             name=name, shapes=shapes, error=raised
         )
-        raise LearnerRaised(message, raised) from None
+        raise LearnerRaised(message, raised, "raised") from None
 
 
-Rule = tuple[str | tuple[str, ...], str]
+Rule = tuple[str | tuple[str, ...], str] | tuple[str | tuple[str, ...], str, str]
 
 
 @contextlib.contextmanager
 def explain(*rules: Rule) -> Iterator[None]:
     """Add the likely cause to an exception the learner's code raised inside `call`:
-    each rule is (text, hint) with text a string or a tuple of strings; the first
-    rule whose text occurs in the exception's name or message (an empty string
-    always does) appends its hint, which the caller has translated (`_(...)`).
-    Failures of the check itself pass unchanged."""
+    each rule is (text, hint) or (text, hint, mistake) with text a string or a tuple
+    of strings; the first rule whose text occurs in the exception's name or message
+    (an empty string always does) appends its hint, which the caller has translated
+    (`_(...)`), and names the mistake (else it stays `raised`). Failures of the
+    check itself pass unchanged."""
     try:
         yield
     except LearnerRaised as error:
-        for needles, hint in rules:
+        for needles, hint, *named in rules:
             options = (needles,) if isinstance(needles, str) else needles
             if any(needle in error.error for needle in options):
-                raise LearnerRaised(f"{error} — {hint}", error.error) from None
+                message = f"{error.message} — {hint}"
+                mistake = named[0] if named else error.mistake
+                raise LearnerRaised(message, error.error, mistake) from None
         raise
 
 
@@ -289,19 +320,24 @@ def parse_shape(name: str, value: Any, example: tuple = (2, 7, 5)) -> tuple[int,
     one line that names the offending entry; `...` or None is "not answered yet"."""
     like = _("write it as a tuple of ints such as {example}").format(example=example)
     if value is None or value is Ellipsis:
-        fail(_("{name} is not answered yet: {like}").format(name=name, like=like))
+        fail(
+            _("{name} is not answered yet: {like}").format(name=name, like=like),
+            "not-answered",
+        )
     if not isinstance(value, tuple | list | torch.Size):
         fail(
             _("{name} should be a tuple of ints such as {example}, got {got}").format(
                 name=name, example=example, got=_short(value)
-            )
+            ),
+            "not-a-shape",
         )
     for entry in value:
         if entry is Ellipsis:
             fail(
                 _(
                     "{name} = {value!r} is not answered yet: replace each ... by a size"
-                ).format(name=name, value=value)
+                ).format(name=name, value=value),
+                "not-answered",
             )
         if isinstance(entry, bool) or not isinstance(entry, numbers.Integral):
             fail(
@@ -313,19 +349,20 @@ def parse_shape(name: str, value: Any, example: tuple = (2, 7, 5)) -> tuple[int,
                     entry=entry,
                     kind=type(entry).__name__,
                     like=like,
-                )
+                ),
+                "not-a-shape",
             )
         if entry < 0:
             fail(
                 _("{name} = {value!r}: {entry} is negative; sizes are ≥ 0").format(
                     name=name, value=value, entry=entry
-                )
+                ),
+                "not-a-shape",
             )
     return tuple(int(n) for n in value)
 
 
-def _short(value: Any) -> str:
-    """`repr(value)` when it is one short line, else `describe(value)`."""
+def _short(value: Any) -> str:  # repr(value) if one short line, else describe(value)
     text = repr(value)
     return text if len(text) <= 60 and "\n" not in text else describe(value)
 
@@ -336,7 +373,8 @@ def expect_pair(name: str, got: Any, first: str, second: str) -> tuple[Any, Any]
         fail(
             _("{name} should return the pair ({first}, {second}), got {got}").format(
                 name=name, first=first, second=second, got=describe(got)
-            )
+            ),
+            "not-a-pair",
         )
     return tuple(got)
 
@@ -351,14 +389,9 @@ def expect_number(name: str, got: Any) -> float:
     fail(
         _(
             "{name} should return one number (a float or a 0-d tensor), got {got}"
-        ).format(name=name, got=describe(got))
+        ).format(name=name, got=describe(got)),
+        "not-a-number",
     )
-
-
-def relative_error(x: torch.Tensor, y: torch.Tensor) -> float:
-    """CS231n's relative error: max |x - y| / max(1e-8, |x| + |y|)."""
-    x, y = x.detach().double(), y.detach().double()
-    return float(((x - y).abs() / (x.abs() + y.abs()).clamp(min=1e-8)).max())
 
 
 def expect_tensor(name: str, got: Any) -> torch.Tensor:
@@ -366,23 +399,31 @@ def expect_tensor(name: str, got: Any) -> torch.Tensor:
         fail(
             _("{name} should be a torch.Tensor, got {kind}").format(
                 name=name, kind=type(got).__name__
-            )
+            ),
+            "not-a-tensor",
         )
     return got
 
 
-def expect_shape(name: str, got: Any, expected: tuple, hint: str = "") -> None:
-    """`name` must be a tensor of shape `expected`; `hint` names a likely cause."""
+def expect_shape(
+    name: str, got: Any, expected: tuple, hint: str = "", mistake: str = ""
+) -> None:
+    """`name` must be a tensor of shape `expected`; `hint` names a likely cause,
+    `mistake` its name (`wrong-shape` if not given)."""
     got = expect_tensor(name, got)
     if tuple(got.shape) != tuple(expected):
         fields = dict(name=name, shape=tuple(got.shape), expected=tuple(expected))
+        mistake = mistake or "wrong-shape"
         if hint:
             fail(
                 _("{name} has shape {shape}, expected {expected} — {hint}").format(
                     **fields, hint=hint
-                )
+                ),
+                mistake,
             )
-        fail(_("{name} has shape {shape}, expected {expected}").format(**fields))
+        fail(
+            _("{name} has shape {shape}, expected {expected}").format(**fields), mistake
+        )
 
 
 def expect_close(
@@ -392,23 +433,28 @@ def expect_close(
     hint: str = "",
     atol: float = 1e-8,
     rtol: float = 1e-6,
+    mistake: str = "",
 ) -> None:
-    """`name` must match `expected` in shape and value (float64 tolerances)."""
+    """`name` must match `expected` in shape and value (float64 tolerances); a wrong
+    value is the mistake `differs` unless `mistake` names it (`hint` is for both)."""
     expect_shape(name, got, tuple(expected.shape), hint)
     got = got.detach().to(expected.dtype)
     if not torch.allclose(got, expected.detach(), atol=atol, rtol=rtol):
         worst = float((got - expected).abs().max())
+        mistake = mistake or "differs"
         if hint:
             fail(
                 _(
                     "{name} differs from the reference (max abs error {worst:.3g}) "
                     "— {hint}"
-                ).format(name=name, worst=worst, hint=hint)
+                ).format(name=name, worst=worst, hint=hint),
+                mistake,
             )
         fail(
             _("{name} differs from the reference (max abs error {worst:.3g})").format(
                 name=name, worst=worst
-            )
+            ),
+            mistake,
         )
 
 
@@ -440,25 +486,35 @@ def matches(got: Any, expected: Any, atol: float = 1e-8) -> bool:
     )
 
 
-Mistakes = Mapping[str, Any] | Iterable[tuple[str, Any]]
+class Known(NamedTuple):
+    """A known mistake: its name (the id within its exercise, e.g. "gate-order"),
+    the message that names it, and the output it gives (or a callable of no
+    arguments computing it, called only when needed; None when it cannot occur)."""
+
+    mistake: str
+    message: str
+    output: Any
+
+
+class Diagnosis(NamedTuple):
+    """What `find_mistake` found: the mistake's name and its message."""
+
+    mistake: str
+    message: str
 
 
 def find_mistake(
-    got: Any, mistakes: Mistakes, correct: Any = None, atol: float = 1e-8
-) -> str | None:
-    """The message of the first known mistake whose output `got` matches, or None.
-
-    `mistakes` maps each message to the output that mistake gives (a dict, or
-    (message, output) pairs when messages repeat); an output may be a callable of no
-    arguments, computed only when needed. A mistake that gives the `correct` output
-    on these inputs cannot be told apart from a right answer and is skipped."""
-    pairs = mistakes.items() if isinstance(mistakes, Mapping) else mistakes
-    for message, output in pairs:
+    got: Any, mistakes: Iterable[Known], correct: Any = None, atol: float = 1e-8
+) -> Diagnosis | None:
+    """The first known mistake whose output `got` matches, or None. A mistake whose
+    output is None, or is the `correct` output on these inputs (it cannot be told
+    apart from a right answer there), is skipped."""
+    for mistake, message, output in mistakes:
         wrong = output() if callable(output) else output
-        if correct is not None and matches(wrong, correct, atol):
+        if wrong is None or correct is not None and matches(wrong, correct, atol):
             continue
         if matches(got, wrong, atol):
-            return message
+            return Diagnosis(mistake, message)
     return None
 
 
@@ -520,7 +576,7 @@ def _show_in_notebook(shell, etype, value, tb, tb_offset=None):
     if message is None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return None
-    shown = value if isinstance(value, CheckFailed) else CheckFailed(message)
+    shown = value if isinstance(value, CheckFailed) else CheckFailed(message, "")
     stb = [f"\x1b[0;31mCheckFailed\x1b[0m: {message}"]
     shell._showtraceback(type(shown), shown, stb)
     return stb

@@ -68,6 +68,23 @@ def gate_rows(gate: str, H: int) -> str:
     return _("rows {start}:{stop}").format(start=k * H, stop=(k + 1) * H)
 
 
+def _missing_name(missing: list[str]) -> str:
+    """The mistake's name for terms missing from a sum: `no-bias-hh`, `no-biases`."""
+    if sorted(missing) == ["bias_hh", "bias_ih"]:
+        return "no-biases"
+    return "no-" + "-".join(t.replace("_", "-") for t in missing)
+
+
+def gate_mistake(gate: str, reading: GateReading, bias: bool) -> str:
+    """The name of the first problem `gate_problems` lists."""
+    if reading.block != gate:
+        return "gate-order"
+    if reading.act != LSTM_ACTS[gate]:
+        return f"{gate}-{reading.act.replace(' ', '-')}"
+    missing = [t for t in TERMS if t not in reading.terms]
+    return _missing_name(missing) if missing and bias else "differs"
+
+
 def gate_problems(gate: str, reading: GateReading, H: int, bias: bool) -> str:
     def rows(g: str) -> str:
         return gate_rows(g, H)
@@ -128,7 +145,8 @@ def _gates_of(gates_fn: Callable, name: str, case: Case, batched: bool) -> tuple
         core.fail(
             _("{name} should return the four gates (i, f, g, o), got {got}").format(
                 name=name, got=core.describe(got)
-            )
+            ),
+            "not-four-gates",
         )
     return tuple(got)
 
@@ -140,10 +158,10 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
     for gate, g_got, g_want in zip(GATES, got, want, strict=True):
         g_got = core.expect_tensor(f"{name}: {gate}", g_got)
         if g_got.shape != g_want.shape:
-            because = (
-                unbatched_hint(case.gate_args())
-                if not batched
-                else shape_hint(g_got, g_want.shape)
+            mistake, because = (
+                shape_hint(g_got, g_want.shape)
+                if batched
+                else ("unbatched", unbatched_hint(case.gate_args()))
             )
             fields = dict(
                 name=who,
@@ -155,12 +173,14 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
                 core.fail(
                     _(
                         "{name}: {gate} has shape {shape}, expected {expected} — {hint}"
-                    ).format(**fields, hint=because)
+                    ).format(**fields, hint=because),
+                    mistake,
                 )
             core.fail(
                 _("{name}: {gate} has shape {shape}, expected {expected}").format(
                     **fields
-                )
+                ),
+                mistake,
             )
     wrong = [
         gate
@@ -177,7 +197,8 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
             _(
                 "{name}: {gates} are pre-activations — return the gates after σ "
                 "(i, f, o) and tanh (g)"
-            ).format(name=who, gates=", ".join(wrong))
+            ).format(name=who, gates=", ".join(wrong)),
+            "pre-activations",
         )
     i_read, g_read = readings.get("i"), readings.get("g")
     if (
@@ -191,7 +212,8 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
                 "{name}: sigmoid and tanh swapped between the input gate i and the "
                 "candidate g — i = σ(·) decides how much is written (0 to 1), "
                 "g = tanh(·) is what is written (-1 to 1)"
-            ).format(name=who)
+            ).format(name=who),
+            "sigmoid-tanh-swapped",
         )
     if (
         len(wrong) == 4
@@ -203,9 +225,10 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         left_out = [t for t in TERMS if t not in readings["i"].terms]
         core.fail(
             _(
-                "{name}: {terms} is missing from every gate: torch sums "
-                "x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh"
-            ).format(name=who, terms=joined_and(left_out))
+                "{name}: {terms} is missing from every gate: torch's pre-activation "
+                "sums four terms, the input's, the state's and both biases (§1)"
+            ).format(name=who, terms=joined_and(left_out)),
+            _missing_name(left_out),
         )
     H = case.h.shape[-1]
     if all(
@@ -221,15 +244,19 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
         core.fail(
             _(
                 "{name}: gate order — {moved}; torch stacks the row blocks i, f, g, o"
-            ).format(name=who, moved=moved)
+            ).format(name=who, moved=moved),
+            "gate-order",
         )
+    bias = case.bias_ih is not None
     found = [
-        f"{_(GATE_NAMES[g])}: {gate_problems(g, r, H, case.bias_ih is not None)}"
+        f"{_(GATE_NAMES[g])}: {gate_problems(g, r, H, bias)}"
         for g, r in readings.items()
         if r
     ]
     if found:
-        core.fail(f"{who}: " + " | ".join(found))
+        first = next(g for g, r in readings.items() if r)
+        mistake = gate_mistake(first, readings[first], bias)
+        core.fail(f"{who}: " + " | ".join(found), mistake)
 
     def reference(alone: Case) -> tuple:
         return reference_gates(*alone.gate_args())
@@ -239,8 +266,10 @@ def _diagnose_gates(gates_fn: Callable, name: str, case: Case, batched: bool) ->
 
     terms = TERMS if case.bias_ih is not None else ("x", "h")
     differ = differing_terms(learner, reference, case, terms)
+    cause = term_message(differ, terms)
     core.fail(
         _("{name}: {gates} differ from torch's — {cause}").format(
-            name=who, gates=", ".join(wrong), cause=term_message(differ, terms)
-        )
+            name=who, gates=", ".join(wrong), cause=cause.message
+        ),
+        cause.mistake,
     )

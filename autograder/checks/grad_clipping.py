@@ -57,6 +57,7 @@ def _global_norm(parameters) -> float:
     )
 
 
+@core.exercise("clip-grad-norm")
 def check_clip_grad_norm(
     clip_grad_norm: Callable,
     seed: int = 0,
@@ -86,7 +87,8 @@ def check_clip_grad_norm(
                 _(
                     "clip_grad_norm should return the total norm (a number or a "
                     "0-d tensor), got {got} ({case})"
-                ).format(got=core.describe(got), case=case)
+                ).format(got=core.describe(got), case=case),
+                "not-a-number",
             )
         unchanged = all(
             b is None or torch.equal(p.grad, b)
@@ -95,11 +97,12 @@ def check_clip_grad_norm(
         if expected > max_norm and unchanged:
             core.fail(
                 _(
-                    "with {case} the gradients were not scaled: scale p.grad in "
-                    "place (p.grad.mul_(...), not p.grad.mul(...)), and if you loop "
-                    "over `parameters` twice, make it a list first — a generator "
-                    "such as net.parameters() is empty the second time"
-                ).format(case=case)
+                    "with {case} the gradients were not scaled: change each .grad "
+                    "in place (an in-place operation, whose name ends in _), and if "
+                    "you loop over `parameters` twice, make it a list first — a "
+                    "generator such as net.parameters() is empty the second time"
+                ).format(case=case),
+                "not-scaled",
             )
         if not math.isclose(total, expected, rel_tol=1e-6):
             if math.isclose(total, min(expected, max_norm), rel_tol=1e-4):
@@ -108,7 +111,8 @@ def check_clip_grad_norm(
                         "clip_grad_norm returned {total:.6g}, the norm after "
                         "clipping; torch returns the total norm before clipping, "
                         "{expected:.6g}"
-                    ).format(total=total, expected=expected)
+                    ).format(total=total, expected=expected),
+                    "norm-after-clipping",
                 )
             summed = sum(float(b.norm()) for b in before if b is not None)
             if math.isclose(total, summed, rel_tol=1e-6):
@@ -117,14 +121,16 @@ def check_clip_grad_norm(
                         "the total norm is the sum of the parameters' norms: it is "
                         "the norm of all gradients joined into one vector, "
                         "sqrt(sum of squared norms)"
-                    )
+                    ),
+                    "norms-summed",
                 )
             core.fail(
                 _(
                     "clip_grad_norm returned {total:.6g}, torch's total norm is "
                     "{expected:.6g} ({case}) — the global L2 norm over every "
                     "parameter's .grad"
-                ).format(total=total, expected=expected, case=case)
+                ).format(total=total, expected=expected, case=case),
+                "wrong-total-norm",
             )
         for index, (p, q) in enumerate(zip(mine, torch_params, strict=True)):
             if q.grad is None:
@@ -132,7 +138,8 @@ def check_clip_grad_norm(
                     core.fail(
                         _("parameter {index} had no .grad and should keep none").format(
                             index=index
-                        )
+                        ),
+                        "grad-created",
                     )
                 continue
             if torch.allclose(p.grad, q.grad, rtol=1e-5, atol=1e-12):
@@ -141,9 +148,10 @@ def check_clip_grad_norm(
                 core.fail(
                     _(
                         "with {case} (norm {before:.3g}) the gradients changed "
-                        "to norm {norm:.3g}: clipping must never scale up — the "
-                        "factor is min(1, max_norm / total_norm)"
-                    ).format(case=case, before=expected, norm=_global_norm(mine))
+                        "to norm {norm:.3g}: clipping must never scale up — "
+                        "gradients whose total norm is within max_norm stay as they are"
+                    ).format(case=case, before=expected, norm=_global_norm(mine)),
+                    "scales-up",
                 )
             if all(
                 b is None or core.matches(m.grad, b * _factor(b.norm(), max_norm))
@@ -154,14 +162,16 @@ def check_clip_grad_norm(
                         "each parameter was clipped on its own norm: clipping "
                         "scales every gradient by one common factor from the global "
                         "norm, so the direction of the whole gradient is kept"
-                    )
+                    ),
+                    "clipped-separately",
                 )
             core.fail(
                 _(
                     "parameter {index}'s gradient differs from torch's after "
-                    "clipping ({case}): multiply every .grad by "
-                    "min(1, max_norm / (total_norm + 1e-6))"
-                ).format(index=index, case=case)
+                    "clipping ({case}): every .grad is scaled by one factor, "
+                    "computed from the total norm and max_norm as §5 shows"
+                ).format(index=index, case=case),
+                "differs",
             )
     core.passed(
         _(

@@ -58,9 +58,11 @@ GRU_GATES = "rzn"
 
 @dataclass(frozen=True)
 class GruMistake:
-    """A known wrong GRU step: torch's except for the fields given. `message` is
-    marked `N_` and filled in by `text` (see `cell_tools.fill`)."""
+    """A known wrong GRU step: torch's except for the fields given. `name` is the
+    mistake's name, `message` is marked `N_` and filled in by `text` (see
+    `cell_tools.fill`)."""
 
+    name: str
     message: str
     order: str = GRU_GATES
     acts: tuple = ()
@@ -110,6 +112,7 @@ class GruMistake:
 GRU_MISTAKES: list[GruMistake] = [
     *(
         GruMistake(
+            "gate-order",
             N_(
                 "gate order: your cell reads the row blocks as {blocks}; torch "
                 "stacks them r, z, n (reset, update, new)"
@@ -121,6 +124,7 @@ GRU_MISTAKES: list[GruMistake] = [
         if "".join(p) != GRU_GATES
     ),
     GruMistake(
+        "reset-before-weight",
         N_(
             "the reset gate multiplies h before weight_hh (the original paper's "
             "and D2L's form); torch applies it after: r ⊙ (h W_hn^T + b_hn)"
@@ -128,10 +132,12 @@ GRU_MISTAKES: list[GruMistake] = [
         reset="before",
     ),
     GruMistake(
+        "no-reset-gate",
         N_("the reset gate is missing from n: torch has n = tanh(x_n + r ⊙ h_n)"),
         reset="none",
     ),
     GruMistake(
+        "z-swapped",
         N_(
             "z and 1 - z are swapped: torch keeps z of the old state, "
             "h' = (1 - z) ⊙ n + z ⊙ h"
@@ -140,6 +146,7 @@ GRU_MISTAKES: list[GruMistake] = [
     ),
     *(
         GruMistake(
+            f"no-{term.replace('_', '-')}",
             N_("{term} is missing from the gates"),
             terms=tuple(t for t in TERMS if t != term),
             fields=(("term", term),),
@@ -148,6 +155,7 @@ GRU_MISTAKES: list[GruMistake] = [
     ),
     *(
         GruMistake(
+            f"{gate}-{act.replace(' ', '-')}",
             N_("the {gate} gate has tanh where torch uses sigmoid")
             if act == "tanh"
             else N_("the {gate} gate has no activation where torch uses sigmoid"),
@@ -181,16 +189,20 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
     want = ref.gru_cell(*case.gate_args())
     got = core.expect_tensor(name, run(name, cell, case.gate_args(), batched))
     who = at(name, batched)
-    because = (
-        unbatched_hint(case.gate_args()) if not batched else shape_hint(got, want.shape)
+    mistake, because = (
+        shape_hint(got, want.shape)
+        if batched
+        else ("unbatched", unbatched_hint(case.gate_args()))
     )
-    core.expect_shape(f"{who}: h'", got, tuple(want.shape), because)
+    core.expect_shape(f"{who}: h'", got, tuple(want.shape), because, mistake)
     if core.matches(got, want):
         return
-    known = ((m.text(), functools.partial(m, case)) for m in GRU_MISTAKES)
-    mistake = core.find_mistake(got, known)
-    if mistake:
-        core.fail(f"{who}: {mistake}")
+    known = (
+        core.Known(m.name, m.text(), functools.partial(m, case)) for m in GRU_MISTAKES
+    )
+    found = core.find_mistake(got, known)
+    if found:
+        core.fail(f"{who}: {found.message}", found.mistake)
 
     def learner(alone: Case) -> tuple:
         return (run(name, cell, alone.gate_args(), batched),)
@@ -200,14 +212,17 @@ def _diagnose_gru_step(cell: Callable, name: str, case: Case, batched: bool) -> 
 
     terms = TERMS if case.bias_ih is not None else ("x", "h")
     differ = differing_terms(learner, reference, case, terms)
+    cause = term_message(differ, terms)
     core.fail(
         _(
             "{name}: h' differs from torch's — {cause}. torch: r = σ(x_r + h_r), "
             "z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h' = (1 - z) ⊙ n + z ⊙ h"
-        ).format(name=who, cause=term_message(differ, terms))
+        ).format(name=who, cause=cause.message),
+        cause.mistake,
     )
 
 
+@core.exercise("gru-cell")
 def check_gru_cell(
     gru_cell: Callable,
     input_size: int = 3,

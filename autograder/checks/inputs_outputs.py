@@ -61,8 +61,10 @@ def _true_shape(kwargs: dict, input_shape: tuple, tensor: str) -> tuple:
     return tuple({"output": output, "h_n": h_n, "c_0": c_n}[tensor].shape)
 
 
-def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> str:
-    """The likely misconception behind a wrong predicted shape."""
+def _shape_hint(
+    got: tuple, kwargs: dict, input_shape: tuple, tensor: str
+) -> core.Diagnosis | None:
+    """The likely misconception behind a wrong predicted shape, named."""
     batched = len(input_shape) == 3
     batch_first = kwargs.get("batch_first", False)
     D = 2 if kwargs.get("bidirectional", False) else 1
@@ -74,16 +76,23 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
         concatenated = _("output concatenates both directions on its last dim: D·H_out")
         hints = [
             (
+                "output-layout",
                 (L, N, D * H) if batch_first else (N, L, D * H),
                 _("batch_first decides the layout of output as it does of the input"),
             ),
             (
+                "unbatched-output",
                 (L, 1, D * H),
                 _("an unbatched input gives an unbatched output: no N at all"),
             ),
-            ((N, L, H) if batch_first else (L, N, H), concatenated),
-            ((L, H), concatenated),
             (
+                "output-one-direction",
+                (N, L, H) if batch_first else (L, N, H),
+                concatenated,
+            ),
+            ("output-one-direction", (L, H), concatenated),
+            (
+                "output-all-layers",
                 (L, N, layers * H),
                 _("output holds the last layer only, not every layer"),
             ),
@@ -91,6 +100,7 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
     else:
         hints = [
             (
+                "state-no-batch-dim",
                 (D * layers, H),
                 _(
                     "you dropped N: only an unbatched input drops N from "
@@ -98,6 +108,7 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
                 ),
             ),
             (
+                "state-batch-first",
                 (N, D * layers, H),
                 _(
                     "h_0, c_0, h_n and c_n are never batch-first, whatever "
@@ -105,42 +116,53 @@ def _shape_hint(got: tuple, kwargs: dict, input_shape: tuple, tensor: str) -> st
                 ),
             ),
             (
+                "unbatched-state",
                 (D * layers, 1, H),
                 _("an unbatched input has no N anywhere, h_n included"),
             ),
             (
+                "directions-concatenated",
                 (layers, N, D * H),
                 _(
                     "the directions are not concatenated in h_n: one row per layer "
                     "and direction, D·num_layers rows of H_out"
                 ),
             ),
-            ((layers, N, H), rows),
-            ((layers, H), rows),
+            ("state-one-direction", (layers, N, H), rows),
+            ("state-one-direction", (layers, H), rows),
             (
+                "state-no-first-dim",
                 (H,),
                 _("h_n keeps its first dimension, D·num_layers, even unbatched"),
             ),
             (
+                "state-no-first-dim",
                 (N, H),
                 _("h_n keeps its first dimension, D·num_layers, even for one layer"),
             ),
         ]
-    return next((hint for shape, hint in hints if shape == got), "")
+    known = [core.Known(name, hint, shape) for name, shape, hint in hints]
+    return core.find_mistake(got, known)
 
 
-def check_predicted_shapes(predicted: dict, keys: Sequence[str]) -> None:
-    """Compare `predicted[key]` with the shape the LSTM really gives, for each key."""
+@core.exercise("predict-shapes")
+def check_predicted_shapes(
+    predicted: dict, keys: Sequence[str], hidden_test_grades: Sequence[str] = ()
+) -> None:
+    """Compare `predicted[key]` with the shape the LSTM really gives, for each key;
+    the ✓ of a visible test names the keys only the hidden test grades."""
     if not isinstance(predicted, dict):
         fail(
             _("predicted should be a dict of shapes, got {got}").format(
                 got=type(predicted).__name__
-            )
+            ),
+            "malformed",
         )
     for key in keys:
         if key not in predicted:
             fail(
-                _("predicted has no entry {key!r}: fill in every line").format(key=key)
+                _("predicted has no entry {key!r}: fill in every line").format(key=key),
+                "not-answered",
             )
         got = core.parse_shape(f"predicted[{key!r}]", predicted[key], (5, 3, 20))
         kwargs, input_shape, tensor = SHAPE_QUESTIONS[key]
@@ -150,8 +172,13 @@ def check_predicted_shapes(predicted: dict, keys: Sequence[str]) -> None:
             message = _(
                 "predicted[{key!r}] = {got}, but {tensor} has shape {expected}"
             ).format(key=key, got=got, tensor=tensor, expected=expected)
-            fail(f"{message} — {hint}" if hint else message)
-    passed(_("shapes {keys} predicted right").format(keys=", ".join(keys)))
+            if hint:
+                fail(f"{message} — {hint.message}", hint.mistake)
+            fail(message, "differs")
+    passed(
+        _("shapes {keys} predicted right").format(keys=", ".join(keys)),
+        ", ".join(hidden_test_grades),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -193,13 +220,27 @@ def _row_meaning(target: str) -> str:
     return text.format(row=row, layer=layer)
 
 
-def check_bidirectional_choices(equals: dict, targets: Sequence[str]) -> None:
-    """`equals[target]` must name the option that equals that row of h_n."""
+# The misreading each option stands for, when it is the wrong one.
+_OPTION_MISTAKE = {
+    "A": "forward-last-step",
+    "B": "reverse-last-step",
+    "C": "reverse-first-step",
+    "D": "not-in-output",
+}
+
+
+@core.exercise("predict-bidirectional")
+def check_bidirectional_choices(
+    equals: dict, targets: Sequence[str], hidden_test_grades: Sequence[str] = ()
+) -> None:
+    """`equals[target]` must name the option that equals that row of h_n; the ✓ of
+    a visible test names the rows only the hidden test grades."""
     if not isinstance(equals, dict):
         fail(
             _("equals should be a dict like {example}, got {got}").format(
                 example="{'h_n[-1]': 'A'}", got=type(equals).__name__
-            )
+            ),
+            "malformed",
         )
     for target in targets:
         got = str(equals.get(target, "")).strip().upper()
@@ -208,7 +249,8 @@ def check_bidirectional_choices(equals: dict, targets: Sequence[str]) -> None:
                 _(
                     "equals[{target!r}] should be one of 'A', 'B', 'C', 'D', got "
                     "{got!r}"
-                ).format(target=target, got=equals.get(target))
+                ).format(target=target, got=equals.get(target)),
+                "malformed",
             )
         truth = _bidirectional_truth(target)
         if got != truth:
@@ -224,15 +266,18 @@ def check_bidirectional_choices(equals: dict, targets: Sequence[str]) -> None:
             )
             if truth == "D":
                 message += " — " + _("output holds the last layer only")
-            fail(message)
-    passed(_("{targets} located in output").format(targets=", ".join(targets)))
+            fail(message, _OPTION_MISTAKE[got])
+    passed(
+        _("{targets} located in output").format(targets=", ".join(targets)),
+        ", ".join(hidden_test_grades),
+    )
 
 
 # ---------------------------------------------------------------------------
 # split-h-n and final-features
 
 Case = tuple  # (num_layers, bidirectional, batch or None)
-SPLIT_CASES: tuple[Case, ...] = ((2, True, 3), (3, False, 2))
+SPLIT_CASES: tuple[Case, ...] = ((2, True, 3), (3, False, 2), (1, True, None))
 
 
 def split_h_n_reference(h_n: torch.Tensor, num_layers: int, bidirectional: bool):
@@ -240,6 +285,7 @@ def split_h_n_reference(h_n: torch.Tensor, num_layers: int, bidirectional: bool)
     return h_n.view(num_layers, D, *h_n.shape[1:])
 
 
+@core.exercise("split-h-n")
 def check_split_h_n(
     split_h_n: Callable, seed: int = 0, cases: Sequence[Case] = SPLIT_CASES
 ) -> None:
@@ -266,46 +312,68 @@ def check_split_h_n(
             else ""
         )
         got = _attempt(
-            "split_h_n", split_h_n, h_n, num_layers, bidirectional, hint=hint
+            "split_h_n",
+            split_h_n,
+            h_n,
+            num_layers,
+            bidirectional,
+            hint=hint,
+            mistake="unbatched" if not batch else "two-directions",
         )
         core.expect_tensor("split_h_n", got)
         direction_major = h_n.view(D, num_layers, *h_n.shape[1:])
-        hints = {
-            tuple(direction_major.shape): _(
-                "you split direction-first: h_n's rows "
-                "run layer by layer (row = layer·D + direction), so the shape is "
-                "(num_layers, D, …)"
+        hints = [
+            core.Known(
+                "direction-first",
+                _(
+                    "you split direction-first: h_n's rows "
+                    "run layer by layer (row = layer·D + direction), so the shape is "
+                    "(num_layers, D, …)"
+                ),
+                tuple(direction_major.shape),
             ),
-            (num_layers, 2, *h_n.shape[1:]): _(
-                "bidirectional=False means one direction, D = 1"
+            core.Known(
+                "two-directions",
+                _("bidirectional=False means one direction, D = 1"),
+                (num_layers, 2, *h_n.shape[1:]),
             ),
-        }
-        if not batch:
-            hints[(num_layers, D, 1, h_n.shape[-1])] = _(
-                "an unbatched h_n has no N: keep h_n.shape[1:] as it is"
-            )
+            core.Known(
+                "unbatched",
+                _("an unbatched h_n has no N: keep h_n.shape[1:] as it is"),
+                None if batch else (num_layers, D, 1, h_n.shape[-1]),
+            ),
+        ]
         if tuple(got.shape) != tuple(expected.shape):
+            cause = core.find_mistake(tuple(got.shape), hints) or core.Diagnosis(
+                "wrong-shape", ""
+            )
             core.expect_shape(
                 _("{name} for {context}").format(name="split_h_n", context=context),
                 got,
                 tuple(expected.shape),
-                hints.get(tuple(got.shape), ""),
+                cause.message,
+                cause.mistake,
             )
         _diagnose(
             "split_h_n",
             got,
             expected,
-            {
-                _(
-                    "you split direction-first: h_n's rows run layer by layer (row = "
-                    "layer·D + direction)"
-                ): direction_major.transpose(0, 1),
-            },
+            [
+                core.Known(
+                    "direction-first",
+                    _(
+                        "you split direction-first: h_n's rows run layer by layer "
+                        "(row = layer·D + direction)"
+                    ),
+                    direction_major.transpose(0, 1),
+                ),
+            ],
             context,
         )
     passed(_("split_h_n puts every row of h_n at [layer, direction]"))
 
 
+@core.exercise("final-features")
 def check_final_features(
     final_features: Callable, seed: int = 0, cases: Sequence[Case] = SPLIT_CASES
 ) -> None:
@@ -332,27 +400,44 @@ def check_final_features(
                     "(D·num_layers, H_out): concatenate on dim=-1, which works "
                     "batched and unbatched"
                 ),
+                mistake="unbatched",
             )
         core.expect_tensor("final_features", got)
         rows = split_h_n_reference(h_n, num_layers, bidirectional)
-        known = {
-            _(
-                "you took the first layer's states; a classifier reads the last layer "
-                "(split[-1])"
-            ): torch.cat(list(rows[0]), -1) if num_layers > 1 else None,
-            _(
-                "the directions are swapped: forward first, then reverse, as in "
-                "output's last dimension"
-            ): torch.cat([h_n[-1], h_n[-2]], -1) if D == 2 else None,
-            _(
-                "h_n[-1] alone is the last layer's reverse direction only: put the "
-                "forward one, h_n[-2], before it"
-            ): h_n[-1] if D == 2 else None,
-            _(
-                "you concatenated along the batch: features go side by side on the "
-                "last dimension (dim=-1)"
-            ): torch.cat(list(rows[-1]), 0) if batch and D == 2 else None,
-        }
+        known = [
+            core.Known(
+                "first-layer",
+                _(
+                    "you took the first layer's states; a classifier reads the last "
+                    "layer"
+                ),
+                torch.cat(list(rows[0]), -1) if num_layers > 1 else None,
+            ),
+            core.Known(
+                "directions-swapped",
+                _(
+                    "the directions are swapped: forward first, then reverse, as in "
+                    "output's last dimension"
+                ),
+                torch.cat([h_n[-1], h_n[-2]], -1) if D == 2 else None,
+            ),
+            core.Known(
+                "reverse-only",
+                _(
+                    "h_n[-1] alone is the last layer's reverse direction only: the "
+                    "features hold its forward direction too, first"
+                ),
+                h_n[-1] if D == 2 else None,
+            ),
+            core.Known(
+                "batch-concatenated",
+                _(
+                    "you concatenated along the batch: features go side by side on "
+                    "the last dimension (dim=-1)"
+                ),
+                torch.cat(list(rows[-1]), 0) if batch and D == 2 else None,
+            ),
+        ]
         _diagnose(
             "final_features",
             got,

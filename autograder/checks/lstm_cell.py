@@ -39,6 +39,7 @@ CLAIMS = ("A", "B", "C")
 # --- exercise: forget-gate-predict ----------------------------------------------------
 
 
+@core.exercise("forget-gate-predict")
 def check_forget_gate_prediction(predicted_f: object, claim: object) -> None:
     """σ(0 + 1 + 1): both biases enter before the sigmoid; the claim must be one of
     "A", "B", "C" (whether it is right is the hidden test's)."""
@@ -47,31 +48,48 @@ def check_forget_gate_prediction(predicted_f: object, claim: object) -> None:
         core.fail(
             _("predicted_f should be a number, got {got}").format(
                 got=core.describe(predicted_f)
-            )
+            ),
+            "not-a-number",
         )
-    wrong = {
-        float(torch.sigmoid(torch.tensor(1.0))): _(
-            "that is σ(1): torch adds both biases, bias_ih and bias_hh, so the "
-            "pre-activation is 0 + 1 + 1"
+    wrong = [
+        core.Known(
+            "one-bias",
+            _(
+                "that is σ(1): torch adds both biases, bias_ih and bias_hh, so the "
+                "pre-activation is 0 + 1 + 1"
+            ),
+            float(torch.sigmoid(torch.tensor(1.0))),
         ),
-        0.5 + 2.0: _(
-            "the biases go inside the sigmoid, not after it: f = σ(0 + 1 + 1)"
+        core.Known(
+            "bias-after-sigmoid",
+            _("the biases go inside the sigmoid, not after it: f = σ(0 + 1 + 1)"),
+            0.5 + 2.0,
         ),
-        float(torch.tanh(torch.tensor(2.0))): _("the forget gate uses σ, not tanh"),
-        0.5: _("the biases are part of the pre-activation: f = σ(0 + 1 + 1)"),
-    }
+        core.Known(
+            "tanh",
+            _("the forget gate uses σ, not tanh"),
+            float(torch.tanh(torch.tensor(2.0))),
+        ),
+        core.Known(
+            "no-bias",
+            _("the biases are part of the pre-activation: f = σ(0 + 1 + 1)"),
+            0.5,
+        ),
+    ]
     if abs(predicted_f - expected) > 0.01:
-        for value, why in wrong.items():
+        for mistake, why, value in wrong:
             if abs(predicted_f - value) <= 0.01:
                 core.fail(
                     _("predicted_f = {value:.4g}: {why}").format(
                         value=predicted_f, why=why
-                    )
+                    ),
+                    mistake,
                 )
         core.fail(
             _("predicted_f = {value:.4g} is not σ(0 + 1 + 1) to two decimals").format(
                 value=predicted_f
-            )
+            ),
+            "differs",
         )
     _claim_letter(claim)
     core.passed(
@@ -87,11 +105,13 @@ def _claim_letter(claim: object) -> str:
         core.fail(
             _('forget_gate_claim should be "A", "B" or "C", got {claim!r}').format(
                 claim=claim
-            )
+            ),
+            "malformed",
         )
     return claim
 
 
+@core.exercise("forget-gate-predict")
 def check_forget_gate_claim(claim: object) -> None:
     """The sigmoid comes last, so f stays in (0, 1) whatever the bias."""
     if _claim_letter(claim) != "B":
@@ -100,7 +120,8 @@ def check_forget_gate_claim(claim: object) -> None:
                 'forget_gate_claim = "{claim}": the biases are added inside σ, and σ '
                 "maps every real number into (0, 1), so f stays in (0, 1) whatever "
                 "the bias"
-            ).format(claim=claim)
+            ).format(claim=claim),
+            "sigmoid-range",
         )
     core.passed(
         _(
@@ -122,6 +143,7 @@ def _sizes(input_size: int, hidden_size: int, batch: int, bias: bool) -> str:
     ).format(input_size=input_size, hidden_size=hidden_size, batch=batch, bias=bias)
 
 
+@core.exercise("lstm-gates")
 def check_lstm_gates(
     lstm_gates: Callable,
     input_size: int = 3,
@@ -164,9 +186,11 @@ def match_torch_cell(
             ),
             g,
             w,
+            mistake="differs-from-lstmcell",
         )
 
 
+@core.exercise("lstm-cell")
 def check_lstm_cell(
     lstm_cell: Callable,
     input_size: int = 3,
@@ -201,40 +225,65 @@ def torch_num_parameters(
     return sum(p.numel() for p in module.parameters())
 
 
-def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> str:
+def _count_mistake(got: object, I: int, H: int, G: int, bias: bool) -> core.Diagnosis:
     """The likely cause of a wrong parameter count, from known wrong formulas."""
     b = 2 * G * H if bias else 0
     known = [
-        (
-            G * H * (I + H + 1),
+        core.Known(
+            "one-bias" if bias else "bias-counted",
             _("torch has two bias vectors, bias_ih and bias_hh, each of num_chunks*H")
             if bias
             else _("with bias=False there are no biases"),
+            G * H * (I + H + 1),
         ),
-        (G * H * (I + H) + 2 * G * H, _("with bias=False there are no biases")),
-        (G * H * (I + H), _("the two biases (num_chunks*H each) are missing")),
-        (
-            H * (I + H) + 2 * H * bias,
+        core.Known(
+            "bias-counted",
+            _("with bias=False there are no biases"),
+            G * H * (I + H) + 2 * G * H,
+        ),
+        core.Known(
+            "no-biases",
+            _("the two biases (num_chunks*H each) are missing"),
+            G * H * (I + H),
+        ),
+        core.Known(
+            "one-chunk",
             _(
                 "each of the num_chunks gates has its own rows: "
                 "weight_ih is (num_chunks*H, H_in)"
             ),
+            H * (I + H) + 2 * H * bias,
         ),
-        (
-            G * H * 2 * I + b,
+        core.Known(
+            "one-chunk",
+            _(
+                "each of the num_chunks gates has its own rows: "
+                "weight_ih is (num_chunks*H, H_in)"
+            ),
+            H * (I + H) + b,
+        ),
+        core.Known(
+            "weight-hh-width",
             _("weight_hh is (num_chunks*H, H), not (num_chunks*H, H_in)"),
+            G * H * 2 * I + b,
         ),
-        (G * H * (I + 1) + b, _("weight_hh is (num_chunks*H, H)")),
+        core.Known(
+            "weight-hh-size", _("weight_hh is (num_chunks*H, H)"), G * H * (I + 1) + b
+        ),
     ]
-    for value, why in known:
+    for mistake, why, value in known:
         if got == value:
-            return why
-    return _(
-        "count weight_ih (num_chunks*H, H_in), weight_hh (num_chunks*H, H) and, with "
-        "bias, two biases (num_chunks*H,)"
+            return core.Diagnosis(mistake, why)
+    return core.Diagnosis(
+        "differs",
+        _(
+            "count weight_ih (num_chunks*H, H_in), weight_hh (num_chunks*H, H) and, "
+            "with bias, two biases (num_chunks*H,)"
+        ),
     )
 
 
+@core.exercise("num-parameters")
 @core.forked_rng()  # torch's modules draw their initial weights
 def check_num_parameters(num_parameters: Callable, sizes: tuple = ((3, 2),)) -> None:
     """num_parameters(I, H, num_chunks, bias) for each (I, H) in `sizes`, every cell
@@ -245,6 +294,7 @@ def check_num_parameters(num_parameters: Callable, sizes: tuple = ((3, 2),)) -> 
         )
         want = torch_num_parameters(I, H, chunks, bias)
         if got != want:
+            why = _count_mistake(got, I, H, chunks, bias)
             core.fail(
                 _(
                     "num_parameters({I}, {H}, num_chunks={chunks}, bias={bias}) "
@@ -257,8 +307,9 @@ def check_num_parameters(num_parameters: Callable, sizes: tuple = ((3, 2),)) -> 
                     got=got,
                     cell=CELLS[chunks].__name__,
                     want=want,
-                    why=_count_mistake(got, I, H, chunks, bias),
-                )
+                    why=why.message,
+                ),
+                why.mistake,
             )
     shown = ", ".join(f"({I}, {H})" for I, H in sizes)
     core.passed(
@@ -283,7 +334,8 @@ def pack_memory_params(params: object) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             _(
                 'memory_params should be a dict with the keys "i", "f", "g", "o", '
                 "got {got}"
-            ).format(got=got)
+            ).format(got=got),
+            "malformed",
         )
     rows_x, rows_h, biases = [], [], []
     for gate in MEMORY_KEYS:
@@ -298,7 +350,8 @@ def pack_memory_params(params: object) -> tuple[Tensor, Tensor, Tensor, Tensor]:
                 _(
                     'memory_params["{gate}"] should be ([w_write, w_value], [w_h], '
                     "bias) — three entries of 2, 1 and 1 numbers, got {entry!r}"
-                ).format(gate=gate, entry=entry)
+                ).format(gate=gate, entry=entry),
+                "malformed",
             )
         rows_x.append(w_x)
         rows_h.append(w_h)
@@ -339,50 +392,71 @@ def memory_trace(params: object, xs: Tensor) -> dict[str, Tensor]:
     return {k: torch.tensor(v, dtype=torch.float64) for k, v in rows.items()}
 
 
-def _memory_failure(trace: dict[str, Tensor], bit: int, write_at: int) -> str:
+def _memory_failure(
+    trace: dict[str, Tensor], bit: int, write_at: int
+) -> core.Diagnosis:
     """Why h_T does not show the bit: the first gate that misbehaves."""
+    Diagnosis = core.Diagnosis
     w = write_at
     later = slice(w + 1, None)
     written = float(trace["i"][w] * trace["g"][w])
     kept = float(trace["f"][later].prod())
     leak = float((trace["i"][later] * trace["g"][later].abs()).sum())
     if abs(written) < 0.5:
-        return _(
-            "at the write step i·g = {written:.2f}: the bit barely enters c — "
-            "open the input gate when write = 1 and make g = tanh(large × value)"
-        ).format(written=written)
+        return Diagnosis(
+            "not-written",
+            _(
+                "at the write step i·g = {written:.2f}: the bit barely enters c — "
+                "open the input gate when write = 1 and make g = tanh(large × value)"
+            ).format(written=written),
+        )
     if written * bit < 0:
-        return _("at the write step g has the wrong sign: g should follow the value")
+        return Diagnosis(
+            "wrong-sign",
+            _("at the write step g has the wrong sign: g should follow the value"),
+        )
     if kept < 0.5:
         low, high = float(trace["f"][later].min()), float(trace["f"][later].max())
         fields = dict(low=low, high=high, kept=kept, steps=len(trace["f"]) - w - 1)
         if f"{low:.3f}" == f"{high:.3f}":
-            return _(
+            message = _(
                 "the forget gate is not open enough: f ≈ {high:.3f}, and multiplied "
                 "over {steps} steps it leaves only {kept:.2g} of the bit in c — hold "
                 "f near 1 with a large positive bias"
-            ).format(**fields)
-        return _(
-            "the forget gate is not open enough: f is between {low:.3f} and "
-            "{high:.3f}, and multiplied over {steps} steps it leaves only {kept:.2g} "
-            "of the bit in c — hold f near 1 with a large positive bias"
-        ).format(**fields)
+            )
+        else:
+            message = _(
+                "the forget gate is not open enough: f is between {low:.3f} and "
+                "{high:.3f}, and multiplied over {steps} steps it leaves only "
+                "{kept:.2g} of the bit in c — hold f near 1 with a large positive bias"
+            )
+        return Diagnosis("forget-closed", message.format(**fields))
     if leak > 0.5:
-        return _(
-            "distractors leak into c: the input gate reaches {high:.2f} after the "
-            "write — keep it closed unless write = 1 (a negative bias)"
-        ).format(high=float(trace["i"][later].max()))
+        return Diagnosis(
+            "input-leaks",
+            _(
+                "distractors leak into c: the input gate reaches {high:.2f} after the "
+                "write — keep it closed unless write = 1 (a negative bias)"
+            ).format(high=float(trace["i"][later].max())),
+        )
     c_end, o_end = float(trace["c"][-1]), float(trace["o"][-1])
     if o_end < 0.9:
-        return _(
-            "the output gate hides it: h = o · tanh(c) = {o:.2f} · {tanh_c:.2f} at the "
-            "end — hold o near 1 with a large positive bias"
-        ).format(o=o_end, tanh_c=float(torch.tanh(torch.tensor(c_end))))
-    return _(
-        "c ends at {c:.2f}: write a larger candidate, g = tanh(large × value)"
-    ).format(c=c_end)
+        return Diagnosis(
+            "output-closed",
+            _(
+                "the output gate hides it: h = o · tanh(c) = {o:.2f} · {tanh_c:.2f} at "
+                "the end — hold o near 1 with a large positive bias"
+            ).format(o=o_end, tanh_c=float(torch.tanh(torch.tensor(c_end)))),
+        )
+    return Diagnosis(
+        "candidate-small",
+        _(
+            "c ends at {c:.2f}: write a larger candidate, g = tanh(large × value)"
+        ).format(c=c_end),
+    )
 
 
+@core.exercise("memory-cell")
 def check_memory_cell(
     memory_params: object, seeds: tuple = (0,), write_at: tuple = (0,)
 ) -> None:
@@ -407,7 +481,8 @@ def check_memory_cell(
                 "(c = {c:.2f}, h = {h:.2f}, want sign {bit:+d} and |h| ≥ 0.5): {cause}"
             )
         cause = _memory_failure(trace, bit, w)
-        core.fail(message.format(bit=bit, step=w, c=c_end, h=h_end, cause=cause))
+        fields = dict(bit=bit, step=w, c=c_end, h=h_end, cause=cause.message)
+        core.fail(message.format(**fields), cause.mistake)
     core.passed(
         _(
             "the hand-set cell keeps the bit for 50 steps (distractor seeds {seeds}; "

@@ -3,8 +3,11 @@
 The learner's predicted shapes (`SHAPES_STACKED`, `SHAPES_DIRECTIONS`) are read by
 `core.parse_shape` and compared with `lstm_ref.shapes`, each wrong one with the usual
 misreading of the argument it depends on; the True/False dropout answers with
-experiments on torch. Every wrong answer is listed, the first on the line feedback
-shows. The code exercises of 04 are in `nn_lstm_parameters` and `my_lstm`.
+experiments on torch. Every wrong answer is listed, one a line, the first on the line
+feedback shows; the failure's mistake is the first one's. The visible tests read part
+of each table (output; three of the dropout answers) and their ✓ says what only the
+hidden test grades; the hidden tests read all of it. The code exercises of 04 are in
+`nn_lstm_parameters` and `my_lstm`.
 """
 
 from __future__ import annotations
@@ -55,8 +58,12 @@ def expected_shapes(config: Config) -> dict:
 # -------------------------------------------------------------- shape predictions
 
 
-def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
-    """(wrong shape, cause) pairs for the usual misreadings of one tensor's shape."""
+def _known(mistake: str, shape: tuple, cause: str) -> core.Known:
+    return core.Known(mistake, cause, shape)
+
+
+def _shape_mistakes(config: Config, name: str, expected: tuple) -> list[core.Known]:
+    """The usual misreadings of one tensor's shape: (name, cause, wrong shape)."""
     D, H, H_out, layers = config.D, config.H, config.H_out, config.layers
     unbatched = len(config.input_shape) == 2
     last, rest = expected[-1], expected[:-1]
@@ -64,7 +71,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
     if name == "output":
         if D == 2:
             out.append(
-                (
+                _known(
+                    "output-one-direction",
                     rest + (last // 2,),
                     _(
                         "bidirectional: output concatenates "
@@ -74,7 +82,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         if layers > 1:
             out.append(
-                (
+                _known(
+                    "output-all-layers",
                     rest + (last * layers,),
                     _(
                         "output holds the last layer only; "
@@ -84,7 +93,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         if H_out != H:
             out.append(
-                (
+                _known(
+                    "output-unprojected",
                     rest + (D * H,),
                     _(
                         "with proj_size, output carries the "
@@ -94,7 +104,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         if not unbatched:
             out.append(
-                (
+                _known(
+                    "output-layout",
                     (expected[1], expected[0], last),
                     _(
                         "batch_first decides "
@@ -104,7 +115,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         else:
             out.append(
-                (
+                _known(
+                    "unbatched-output",
                     (1, *expected),
                     _(
                         "unbatched input (L, H_in) gives unbatched "
@@ -118,14 +130,16 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
         if not unbatched:
             N = expected[1]
             out.append(
-                (
+                _known(
+                    "state-no-batch-dim",
                     (first, width),
                     _("h_n and c_n keep the batch dimension: (D·num_layers, N, ·)"),
                 )
             )
             if config.kwargs.get("batch_first"):
                 out.append(
-                    (
+                    _known(
+                        "state-batch-first",
                         (N, first, width),
                         _(
                             "batch_first never changes "
@@ -136,7 +150,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
         where = expected[1:]
         if D == 2 and layers > 1:
             out.append(
-                (
+                _known(
+                    "state-one-layer-direction",
                     (1, *where),
                     _(
                         "the first dim of h_n/c_n is D·num_layers "
@@ -147,7 +162,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         if D == 2:
             out.append(
-                (
+                _known(
+                    "state-one-direction",
                     (first // 2, *where),
                     _(
                         "bidirectional: h_n/c_n hold one "
@@ -157,7 +173,8 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
             )
         if layers > 1:
             out.append(
-                (
+                _known(
+                    "state-one-layer",
                     (D, *where),
                     _(
                         "stacked: h_n/c_n hold one state per layer "
@@ -175,10 +192,12 @@ def _shape_mistakes(config: Config, name: str, expected: tuple) -> list:
                     "width proj_size"
                 )
             )
-            out.append((expected[:-1] + (wrong,), cause))
+            mistake = "c-projected" if name == "c_n" else "h-unprojected"
+            out.append(core.Known(mistake, cause, expected[:-1] + (wrong,)))
         if unbatched:
             out.append(
-                (
+                _known(
+                    "unbatched-state",
                     (first, 1, width),
                     _(
                         "unbatched input gives unbatched "
@@ -204,22 +223,24 @@ RULES = {
 }
 
 
-def _check_table(table_name: str, predictions, names: tuple) -> None:
+def _check_table(table_name: str, predictions, names: tuple, hidden: str = "") -> None:
     table = TABLES[table_name]
     if not isinstance(predictions, dict):
         core.fail(
             _("{name} should be a dict keyed by {keys}, got {got}").format(
                 name=table_name, keys=sorted(table), got=type(predictions).__name__
-            )
+            ),
+            "not-a-dict",
         )
     missing = sorted(set(table) - set(predictions))
     if missing:
         core.fail(
             _("{name} has no prediction for {missing}").format(
                 name=table_name, missing=missing
-            )
+            ),
+            "not-answered",
         )
-    problems = []
+    problems: list[core.Diagnosis] = []
     for key, config in table.items():
         entry = predictions[key]
         if not isinstance(entry, dict):
@@ -227,54 +248,67 @@ def _check_table(table_name: str, predictions, names: tuple) -> None:
                 _(
                     "{name}[{key!r}] should be a dict with keys "
                     "'output', 'h_n', 'c_n', got {got}"
-                ).format(name=table_name, key=key, got=type(entry).__name__)
+                ).format(name=table_name, key=key, got=type(entry).__name__),
+                "malformed",
             )
         expected = expected_shapes(config)
         for name in names:
             got = core.parse_shape(f"{table_name}[{key!r}][{name!r}]", entry.get(name))
             if got == expected[name]:
                 continue
-            causes = [
-                c
-                for w, c in _shape_mistakes(config, name, expected[name])
-                if tuple(w) == got
-            ]
-            cause = causes[0] if causes else _(RULES[name])
-            problems.append(
-                _(
-                    "{key} {name}: you wrote {got}, the shape is {expected} — {cause}"
-                ).format(
-                    key=key, name=name, got=got, expected=expected[name], cause=cause
-                )
+            known = _shape_mistakes(config, name, expected[name])
+            cause = core.find_mistake(got, known) or core.Diagnosis(
+                "differs", _(RULES[name])
             )
+            message = _(
+                "{key} {name}: you wrote {got}, the shape is {expected} — {cause}"
+            ).format(
+                key=key,
+                name=name,
+                got=got,
+                expected=expected[name],
+                cause=cause.message,
+            )
+            problems.append(core.Diagnosis(cause.mistake, message))
     if problems:
         _fail_all(table_name, problems)
     core.passed(
         _("{name}: {tensors} right for all {count} configurations").format(
             name=table_name, tensors=", ".join(names), count=len(table)
-        )
+        ),
+        hidden,
     )
 
 
-def _fail_all(name: str, problems: list) -> None:
-    """The first problem on the first line (the one feedback shows), the rest below."""
+def _fail_all(name: str, problems: list[core.Diagnosis]) -> None:
+    """The first problem on the first line (the one a one-line feedback shows), the
+    others on the lines below; the mistake is the first problem's."""
     if len(problems) > 1:
         first = _("{name}: {problem} (and {more} more below)").format(
-            name=name, problem=problems[0], more=len(problems) - 1
+            name=name, problem=problems[0].message, more=len(problems) - 1
         )
     else:
-        first = f"{name}: {problems[0]}"
-    core.fail("\n  ".join([first, *problems[1:]]))
+        first = f"{name}: {problems[0].message}"
+    lines = [first, *(p.message for p in problems[1:])]
+    core.fail("\n  ".join(lines), problems[0].mistake)
+
+
+def _table_exercise(table_name: str):
+    """The exercise a table belongs to: its name with dashes (shapes-stacked)."""
+    return core.exercise(str(table_name).replace("_", "-"))
 
 
 def check_shape_outputs(table_name: str, predictions) -> None:
-    """The predicted `output` shapes of one table."""
-    _check_table(table_name, predictions, ("output",))
+    """The predicted `output` shapes of one table (the visible test: its ✓ says
+    that h_n and c_n are the hidden test's)."""
+    with _table_exercise(table_name):
+        _check_table(table_name, predictions, ("output",), "h_n, c_n")
 
 
-def check_shape_states(table_name: str, predictions) -> None:
-    """The predicted `h_n` and `c_n` shapes of one table."""
-    _check_table(table_name, predictions, ("h_n", "c_n"))
+def check_shape_table(table_name: str, predictions) -> None:
+    """The predicted `output`, `h_n` and `c_n` shapes of one table."""
+    with _table_exercise(table_name):
+        _check_table(table_name, predictions, ("output", "h_n", "c_n"))
 
 
 # ---------------------------------------------------------------- dropout questions
@@ -342,34 +376,41 @@ def _dropout_facts() -> dict:
     }
 
 
+@core.exercise("dropout-answers")
 def check_dropout_answers(answers, keys=None) -> None:
-    """Compare the learner's True/False answers with what torch does."""
+    """Compare the learner's True/False answers with what torch does (the answers
+    of `keys`, all by default; the ✓ names the others: the hidden test's)."""
     keys = list(keys or DROPOUT_QUESTIONS)
     if not isinstance(answers, dict):
         core.fail(
             _("dropout_answers should be a dict of True/False, got {got}").format(
                 got=type(answers).__name__
-            )
+            ),
+            "not-a-dict",
         )
     facts = _dropout_facts()
     wrong = []
     for key in keys:
         if key not in answers:
-            core.fail(_("dropout_answers has no answer for {key!r}").format(key=key))
+            core.fail(
+                _("dropout_answers has no answer for {key!r}").format(key=key),
+                "not-answered",
+            )
         if not isinstance(answers[key], bool):
             core.fail(
                 _(
                     "dropout_answers[{key!r}] should be True or False, got {got!r}"
-                ).format(key=key, got=answers[key])
+                ).format(key=key, got=answers[key]),
+                "malformed",
             )
         if answers[key] != facts[key]:
-            wrong.append(
-                _("{key}: torch says {fact} — {lesson}").format(
-                    key=key, fact=facts[key], lesson=_(DROPOUT_LESSONS[key])
-                )
+            message = _("{key}: torch says {fact} — {lesson}").format(
+                key=key, fact=facts[key], lesson=_(DROPOUT_LESSONS[key])
             )
+            wrong.append(core.Diagnosis(key.replace("_", "-"), message))
     if wrong:
         _fail_all("dropout_answers", wrong)
     core.passed(
-        _("dropout_answers: {count} answers agree with torch").format(count=len(keys))
+        _("dropout_answers: {count} answers agree with torch").format(count=len(keys)),
+        ", ".join(k for k in DROPOUT_QUESTIONS if k not in keys),
     )

@@ -52,11 +52,18 @@ def _describe(num_layers: int, bidirectional: bool, batch: int | None) -> str:
     return text.format(num_layers=num_layers, batch=batch)
 
 
-def _attempt(name: str, fn: Callable, *args, hint: str = "", by_error=None):
+def _attempt(
+    name: str, fn: Callable, *args, hint: str = "", mistake: str = "", by_error=None
+):
     """Call learner code; on an exception, fail with its message and a likely cause:
-    `by_error[exception type name]` if given, else `hint`."""
-    rules = [(f"{kind}:", because) for kind, because in (by_error or {}).items()]
-    with core.explain(*rules, *([("", hint)] if hint else [])):
+    `by_error[exception type name]` = (mistake, cause) if given, else `hint` (the
+    mistake `mistake`, else `raised`)."""
+    rules = [
+        (f"{kind}:", because, named)
+        for kind, (named, because) in (by_error or {}).items()
+    ]
+    fallback = [("", hint, mistake or "raised")] if hint else []
+    with core.explain(*rules, *fallback):
         return core.call(name, fn, *args)
 
 
@@ -64,7 +71,7 @@ def _diagnose(
     name: str,
     got,
     expected: torch.Tensor,
-    known: dict,
+    known: list[core.Known],
     context: str,
     hint: str = "",
     explain: Callable[[], None] = lambda: None,
@@ -72,13 +79,13 @@ def _diagnose(
     """Fail with the first known mistake `got` matches (None, or a mistake that gives
     the right answer on this case, is skipped); else, if `got` is wrong, let
     `explain` name a cause, and compare with `expected`."""
-    possible = {m: wrong for m, wrong in known.items() if wrong is not None}
-    message = core.find_mistake(got, possible, correct=expected)
-    if message:
+    found = core.find_mistake(got, known, correct=expected)
+    if found:
         fail(
             _("{name} for {context}: {message}").format(
-                name=name, context=context, message=message
-            )
+                name=name, context=context, message=found.message
+            ),
+            found.mistake,
         )
     if not core.matches(got, expected):
         explain()

@@ -50,7 +50,10 @@ def _padded_run(
 # last-valid-output and bidirectional-features
 
 PaddedCase = tuple  # (lengths, total_length, batch_first)
-PADDED_CASES: tuple[PaddedCase, ...] = (((4, 2, 3), 6, False), ((5, 1, 3, 2), 5, True))
+PADDED_CASES: tuple[PaddedCase, ...] = (  # lengths as a tensor and as a list
+    ((4, 2, 3), 6, False),
+    ([5, 1, 3, 2], 5, True),
+)
 
 
 def last_valid_output_reference(output, lengths, batch_first=False):
@@ -111,7 +114,8 @@ def _check_padded(name, fn, case: _Padded, expected, known, **hints):
                 _(
                     "{name} for {context}: with batch_first=True, output is "
                     "(N, L, F): time is dim 1, so index there (or transpose first)"
-                ).format(name=name, context=case.context)
+                ).format(name=name, context=case.context),
+                "batch-first-ignored",
             )
 
     try:
@@ -122,6 +126,7 @@ def _check_padded(name, fn, case: _Padded, expected, known, **hints):
     _diagnose(name, got, expected, known, case.context, explain=explain)
 
 
+@core.exercise("last-valid-output")
 def check_last_valid_output(
     last_valid_output: Callable,
     seed: int = 0,
@@ -137,33 +142,51 @@ def check_last_valid_output(
         index, batch = torch.as_tensor(lengths), torch.arange(len(lengths))
         expected = output[index - 1, batch]
         full = max(lengths) == total_length  # else index -1 gives pads only
-        known = {
-            _(
-                "you took index -1 of the padded batch: for a sequence shorter than L "
-                "that is a pad (zeros). Take t = lengths[b] - 1"
-            ): output[-1] if full else None,
-            _(
-                "you picked pads (zeros): index -1 of the padded batch, or "
-                "t = lengths[b] (off by one), is past a short sequence's end; its "
-                "last real step is t = lengths[b] - 1"
-            ): torch.zeros_like(expected),
-            _(
-                "you turned (N, L, F) into (L, N, F) with view or reshape, which "
-                "mixes steps and sequences: use transpose(0, 1)"
-            ): last_valid_output_reference(
-                case.shown.view(total_length, len(lengths), -1), index
-            )
-            if batch_first
-            else None,
-        }
-        by_error = {
-            "IndexError": _(
-                "off by one? t = lengths[b] is past the end when "
-                "lengths[b] = L: the last real step is t = lengths[b] - 1"
+        known = [
+            core.Known(
+                "padded-last-step",
+                _(
+                    "you took index -1 of the padded batch: for a sequence shorter "
+                    "than L that is a pad (zeros). Take t = lengths[b] - 1"
+                ),
+                output[-1] if full else None,
             ),
-            "TypeError": _(
-                "lengths may be a list of ints or a tensor: "
-                "torch.as_tensor(lengths) takes both"
+            core.Known(
+                "picked-pads",
+                _(
+                    "you picked pads (zeros): index -1 of the padded batch, or "
+                    "t = lengths[b] (off by one), is past a short sequence's end; its "
+                    "last real step is t = lengths[b] - 1"
+                ),
+                torch.zeros_like(expected),
+            ),
+            core.Known(
+                "view-not-transpose",
+                _(
+                    "you turned (N, L, F) into (L, N, F) with view or reshape, which "
+                    "mixes steps and sequences: use transpose(0, 1)"
+                ),
+                last_valid_output_reference(
+                    case.shown.view(total_length, len(lengths), -1), index
+                )
+                if batch_first
+                else None,
+            ),
+        ]
+        by_error = {
+            "IndexError": (
+                "off-by-one",
+                _(
+                    "off by one? t = lengths[b] is past the end when "
+                    "lengths[b] = L: the last real step is t = lengths[b] - 1"
+                ),
+            ),
+            "TypeError": (
+                "lengths-type",
+                _(
+                    "lengths may be a list of ints or a tensor: "
+                    "torch.as_tensor(lengths) takes both"
+                ),
             ),
         }
         _check_padded(
@@ -177,6 +200,7 @@ def check_last_valid_output(
     passed(_("last_valid_output picks each sequence's last real step"))
 
 
+@core.exercise("bidirectional-features")
 def check_bidirectional_features(
     bidirectional_features: Callable,
     seed: int = 0,
@@ -191,28 +215,46 @@ def check_bidirectional_features(
         expected = torch.cat([h_n[:, -2], h_n[:, -1]], -1)
         H = h_n.shape[-1]
         valid = last_valid_output_reference(output, case.lengths)
-        known = {
-            _(
-                "you took output[-1] for the reverse direction: its final state is at "
-                "output[0, :, H:] (pytorch issue #3587)"
-            ): torch.cat([valid[:, :H], output[-1, :, H:]], -1),
-            _(
-                "you took output[-1] for both directions: the forward one ends at "
-                "t = lengths - 1, the reverse one at t = 0, output[0, :, H:] (pytorch "
-                "issue #3587)"
-            ): output[-1],
-            _(
-                "the reverse direction ends at t = 0, not at the last real step "
-                "(where it starts): take output[0, :, H:]"
-            ): valid,
-            _(
-                "the forward half comes from the padded last step: take it at "
-                "t = lengths - 1"
-            ): torch.cat([output[-1, :, :H], output[0, :, H:]], -1),
-            _("the directions are swapped: forward first, then reverse"): torch.cat(
-                [output[0, :, H:], valid[:, :H]], -1
+        known = [
+            core.Known(
+                "reverse-at-padded-end",
+                _(
+                    "you took output[-1] for the reverse direction: it runs from the "
+                    "last step to the first, so its final state is at t = 0 (pytorch "
+                    "issue #3587)"
+                ),
+                torch.cat([valid[:, :H], output[-1, :, H:]], -1),
             ),
-        }
+            core.Known(
+                "both-at-padded-end",
+                _(
+                    "you took output[-1] for both directions: the forward one ends at "
+                    "t = lengths - 1, the reverse one at t = 0 (pytorch issue #3587)"
+                ),
+                output[-1],
+            ),
+            core.Known(
+                "reverse-at-last-real-step",
+                _(
+                    "the reverse direction ends at t = 0, not at the last real step "
+                    "(where it starts)"
+                ),
+                valid,
+            ),
+            core.Known(
+                "forward-at-padded-end",
+                _(
+                    "the forward half comes from the padded last step: take it at "
+                    "t = lengths - 1"
+                ),
+                torch.cat([output[-1, :, :H], output[0, :, H:]], -1),
+            ),
+            core.Known(
+                "directions-swapped",
+                _("the directions are swapped: forward first, then reverse"),
+                torch.cat([output[0, :, H:], valid[:, :H]], -1),
+            ),
+        ]
         with core.using(
             bidirectional_features, last_valid_output=last_valid_output_reference
         ):

@@ -92,62 +92,85 @@ def rnn_weights(
 # --- exercise: rnn-cell -------------------------------------------------------------
 
 
-def _cell_variants(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, torch.Tensor]:
-    """Outputs of known mistakes, each with the message that names it."""
+def _cell_variants(x, h, w_ih, w_hh, b_ih, b_hh) -> list[core.Known]:
+    """Outputs of known mistakes, each with its name and the message that names it."""
     x_part, h_part = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    return {
-        _("b_hh is missing: torch adds two bias vectors, b_ih and b_hh"): torch.tanh(
-            x_part + h @ w_hh.T
+    Known = core.Known
+    return [
+        Known(
+            "no-bias-hh",
+            _("b_hh is missing: torch adds two bias vectors, b_ih and b_hh"),
+            torch.tanh(x_part + h @ w_hh.T),
         ),
-        _("b_ih is missing: torch adds two bias vectors, b_ih and b_hh"): torch.tanh(
-            x @ w_ih.T + h_part
+        Known(
+            "no-bias-ih",
+            _("b_ih is missing: torch adds two bias vectors, b_ih and b_hh"),
+            torch.tanh(x @ w_ih.T + h_part),
         ),
-        _("the nonlinearity should be tanh, not ReLU"): torch.relu(x_part + h_part),
-        _("the nonlinearity should be tanh, not sigmoid"): torch.sigmoid(
-            x_part + h_part
+        Known(
+            "relu",
+            _("the nonlinearity should be tanh, not ReLU"),
+            torch.relu(x_part + h_part),
         ),
-        _("the nonlinearity tanh is missing"): x_part + h_part,
-        _(
-            "w_hh is used untransposed: torch stores weight_hh as (H, H); the math is "
-            "h @ w_hh.T"
-        ): torch.tanh(x_part + h @ w_hh + b_hh),
-        _("the previous state h is ignored"): torch.tanh(x_part + b_hh),
-    }
+        Known(
+            "sigmoid",
+            _("the nonlinearity should be tanh, not sigmoid"),
+            torch.sigmoid(x_part + h_part),
+        ),
+        Known("no-tanh", _("the nonlinearity tanh is missing"), x_part + h_part),
+        Known(
+            "w-hh-untransposed",
+            _(
+                "w_hh is used untransposed: torch stores weight_hh as (H, H), one row "
+                "per unit of the new state (§1's equation of the cell)"
+            ),
+            torch.tanh(x_part + h @ w_hh + b_hh),
+        ),
+        Known(
+            "h-ignored",
+            _("the previous state h is ignored"),
+            torch.tanh(x_part + b_hh),
+        ),
+    ]
 
 
-def _cell_terms(x, h, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
-    """Arguments that keep one term of the pre-activation and zero the others."""
+def _cell_terms(x, h, w_ih, w_hh, b_ih, b_hh) -> list[tuple[str, str, tuple]]:
+    """(name, description, arguments) that keep one term of the pre-activation and
+    zero the others."""
     zero = torch.zeros_like
-    return {
-        _("the input term x @ w_ih.T"): (
-            x,
-            zero(h),
-            w_ih,
-            w_hh,
-            zero(b_ih),
-            zero(b_hh),
+    return [
+        (
+            "input-term",
+            _("the input term (x with w_ih)"),
+            (x, zero(h), w_ih, w_hh, zero(b_ih), zero(b_hh)),
         ),
-        _("the hidden term h @ w_hh.T"): (
-            zero(x),
-            h,
-            w_ih,
-            w_hh,
-            zero(b_ih),
-            zero(b_hh),
+        (
+            "hidden-term",
+            _("the hidden term (h with w_hh)"),
+            (zero(x), h, w_ih, w_hh, zero(b_ih), zero(b_hh)),
         ),
-        _("the bias b_ih"): (zero(x), zero(h), w_ih, w_hh, b_ih, zero(b_hh)),
-        _("the bias b_hh"): (zero(x), zero(h), w_ih, w_hh, zero(b_ih), b_hh),
-    }
+        (
+            "bias-ih-term",
+            _("the bias b_ih"),
+            (zero(x), zero(h), w_ih, w_hh, b_ih, zero(b_hh)),
+        ),
+        (
+            "bias-hh-term",
+            _("the bias b_hh"),
+            (zero(x), zero(h), w_ih, w_hh, zero(b_ih), b_hh),
+        ),
+    ]
 
 
 SHAPE_HINT = N_(  # translated where used
-    "torch stores weight_ih as (H, H_in) and weight_hh as (H, H): the math is "
-    "x @ w_ih.T and h @ w_hh.T"
+    "torch stores weight_ih as (H, H_in) and weight_hh as (H, H), one row per unit of "
+    "the new state: check which side of each product a weight goes on (§1's equation)"
 )
 
 
 def _call_cell(rnn_cell: Callable, *args) -> torch.Tensor:
-    with core.explain((("cannot be multiplied", "size of tensor"), _(SHAPE_HINT))):
+    rule = (("cannot be multiplied", "size of tensor"), _(SHAPE_HINT), "weight-layout")
+    with core.explain(rule):
         return core.call("rnn_cell", rnn_cell, *args)
 
 
@@ -156,6 +179,7 @@ def _kind(shape: tuple) -> str:
     return _("batched") if shape else _("unbatched")
 
 
+@core.exercise("rnn-cell")
 def check_rnn_cell(
     rnn_cell: Callable,
     seed: int = 0,
@@ -180,14 +204,15 @@ def check_rnn_cell(
         core.expect_shape(
             label, got, tuple(expected.shape), _("the next state has the shape of h")
         )
-        cause = core.find_mistake(got, _cell_variants(*args), correct=expected)
-        if cause:
+        found = core.find_mistake(got, _cell_variants(*args), correct=expected)
+        if found:
             core.fail(
                 _("rnn_cell differs from the reference ({kind}): {cause}").format(
-                    kind=kind, cause=cause
-                )
+                    kind=kind, cause=found.message
+                ),
+                found.mistake,
             )
-        for term, term_args in _cell_terms(*args).items():
+        for name, term, term_args in _cell_terms(*args):
             if not core.matches(
                 _call_cell(rnn_cell, *term_args), reference_cell(*term_args)
             ):
@@ -195,13 +220,15 @@ def check_rnn_cell(
                     _(
                         "rnn_cell differs from the reference ({kind}): {term} is "
                         "wrong (tested with every other term set to zero)"
-                    ).format(kind=kind, term=term)
+                    ).format(kind=kind, term=term),
+                    f"{name}-wrong",
                 )
         core.expect_close(
             label,
             got,
             expected,
             _("each term is right alone; check how they are combined"),
+            mistake="terms-combined",
         )
     core.passed(
         _(
@@ -214,29 +241,39 @@ def check_rnn_cell(
 # --- exercise: rnn-forward ----------------------------------------------------------
 
 
-def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> dict[str, tuple]:
-    """(output, h_n) of known mistakes, each with the message that names it."""
+def _forward_variants(x, h_0, w_ih, w_hh, b_ih, b_hh) -> list[core.Known]:
+    """(output, h_n) of known mistakes, each with its name and message."""
     from_h0 = torch.stack(
         [reference_cell(x_t, h_0, w_ih, w_hh, b_ih, b_hh) for x_t in x]
     )
     output, h_n = reference_forward(x, h_0, w_ih, w_hh, b_ih, b_hh)
-    return {
-        _(
-            "every step starts from h_0: the state is not carried from one step to "
-            "the next (pass the new h to the next step)"
-        ): (from_h0, from_h0[-1]),
-        _("h_n should be the last state, output[-1]"): (output, output[0]),
-        _(
-            "output starts with h_0: it holds h_1 ... h_L, the state after each step "
-            "(collect the new h, not the one the step started from)"
-        ): (
-            torch.cat([h_0[None], output[:-1]]),
-            h_n,
+    return [
+        core.Known(
+            "state-not-carried",
+            _(
+                "every step starts from h_0: the state is not carried from one step "
+                "to the next (pass the new h to the next step)"
+            ),
+            (from_h0, from_h0[-1]),
         ),
-    }
+        core.Known(
+            "h-n-first-state",
+            _("h_n should be the state after the last step, not after the first"),
+            (output, output[0]),
+        ),
+        core.Known(
+            "output-starts-with-h0",
+            _(
+                "output starts with h_0: it holds h_1 ... h_L, the state after each "
+                "step (collect the new h, not the one the step started from)"
+            ),
+            (torch.cat([h_0[None], output[:-1]]), h_n),
+        ),
+    ]
 
 
 @core.forked_rng()  # lstm_ref.RNN draws its initial weights
+@core.exercise("rnn-forward")
 def check_rnn_forward(
     rnn_forward: Callable,
     seed: int = 0,
@@ -266,31 +303,35 @@ def check_rnn_forward(
                 "output holds every step's state, time first: {shape} — stack along "
                 "dim 0, without h_0"
             ).format(shape="(L, N, H)" if shape else "(L, H)"),
+            mistake="output-layout",
         )
         core.expect_shape(
             f"h_n ({kind})",
             got[1],
             tuple(h_n.shape),
             _("h_n is the last state, shaped like h_0"),
+            mistake="h-n-shape",
         )
         if core.matches(got[0], output) and core.matches(got[1], h_n):
             continue
         known = _forward_variants(*args)
-        cause = core.find_mistake(got, known, correct=(output, h_n))
-        if cause:
-            core.fail(f"rnn_forward ({kind}): {cause}")
+        found = core.find_mistake(got, known, correct=(output, h_n))
+        if found:
+            core.fail(f"rnn_forward ({kind}): {found.message}", found.mistake)
         if core.matches(got[0], output):
             core.fail(
                 _(
                     "rnn_forward ({kind}): output is right but h_n is not — h_n "
-                    "should be the last state, output[-1]"
-                ).format(kind=kind)
+                    "should be the state after the last step"
+                ).format(kind=kind),
+                "h-n-wrong",
             )
         if core.matches(got[0], output.flip(0)):
             core.fail(
                 _("rnn_forward ({kind}): output is in reverse time order").format(
                     kind=kind
-                )
+                ),
+                "time-reversed",
             )
         core.expect_close(
             f"output ({kind})",
@@ -311,6 +352,7 @@ def check_rnn_forward(
 # --- exercise: jacobian-norm --------------------------------------------------------
 
 
+@core.exercise("jacobian-norm")
 @core.forked_rng()  # lstm_ref.RNN draws its initial weights
 def check_jacobian_norm(
     jacobian_norm: Callable,
@@ -337,8 +379,9 @@ def check_jacobian_norm(
                 _(
                     "jacobian_norm returned a tensor of shape {shape}: it should "
                     "return one number, the matrix norm of the (H, H) Jacobian of the "
-                    "last state h_L (output[-1], not all of output) with respect to h_0"
-                ).format(shape=tuple(got.shape))
+                    "last state h_L (not of all of output) with respect to h_0"
+                ).format(shape=tuple(got.shape)),
+                "not-one-number",
             )
         value = core.expect_number("jacobian_norm", got)
         jacobian = reference_jacobian(x, h_0, *weights)
@@ -352,14 +395,17 @@ def check_jacobian_norm(
                     "the norm is 0 {where}: the function you differentiate does "
                     "not depend on its argument — use the argument, not the h_0 "
                     "outside it"
-                ).format(where=where)
+                ).format(where=where),
+                "closure-ignores-argument",
             )
         if math.isclose(value, float(torch.linalg.matrix_norm(jacobian)), rel_tol=1e-9):
             core.fail(
                 _(
-                    "this is the Frobenius norm {where}: use the spectral norm "
-                    "torch.linalg.matrix_norm(J, ord=2), the largest singular value"
-                ).format(where=where)
+                    "this is the Frobenius norm {where}: the question asks for the "
+                    "spectral norm, the largest singular value (see the ord argument "
+                    "of torch.linalg.matrix_norm)"
+                ).format(where=where),
+                "frobenius-norm",
             )
         if math.isclose(value, float(jacobian.sum(0).norm()), rel_tol=1e-9):
             core.fail(
@@ -367,14 +413,16 @@ def check_jacobian_norm(
                     "this is the norm of the gradient of h_L.sum() {where}, one "
                     "combination of the Jacobian's rows: take the matrix norm of "
                     "the whole Jacobian ∂h_L/∂h_0"
-                ).format(where=where)
+                ).format(where=where),
+                "gradient-of-sum",
             )
         core.fail(
             _(
                 "jacobian_norm returned {value:.6g}, autograd through lstm_ref.RNN "
                 "gives {expected:.6g} {where} — differentiate the last state with "
                 "respect to h_0, then take the spectral norm"
-            ).format(value=value, expected=expected, where=where)
+            ).format(value=value, expected=expected, where=where),
+            "differs",
         )
     core.passed(
         _(

@@ -141,6 +141,7 @@ def _check_losses(losses: list[float], epochs: list[dict] | None) -> None:
             continue
         slips = [k for k in sums if k not in means]
         slip = next((k for k in slips if math.isclose(got, sums[k], rel_tol=1e-5)), "")
+        mistake = _SLIPS.get(slip, "losses-not-means")
         if slip:
             message = _(
                 "train returned {got:.4f} as the loss of epoch {number}, but its "
@@ -156,8 +157,16 @@ def _check_losses(losses: list[float], epochs: list[dict] | None) -> None:
         core.fail(
             message.format(
                 got=got, number=number, mean=sums["mean"], slip=_(slip) if slip else ""
-            )
+            ),
+            mistake,
         )
+
+
+# The name of each way to sum an epoch's batch losses that is not its mean.
+_SLIPS = {
+    "the last batch's loss": "last-batch-loss",
+    "the sum of the batch losses": "summed-losses",
+}
 
 
 def _run_training(
@@ -191,46 +200,55 @@ def _run_training(
                 _(
                     "train should return a list of {epochs} numbers (the mean loss "
                     "of each epoch), got {got} of length {length}"
-                ).format(epochs=epochs, got=got, length=len(losses))
+                ).format(epochs=epochs, got=got, length=len(losses)),
+                "losses-not-per-epoch",
             )
         core.fail(
             _(
                 "train should return a list of {epochs} numbers (the mean loss of "
                 "each epoch), got {got}"
-            ).format(epochs=epochs, got=got)
+            ).format(epochs=epochs, got=got),
+            "losses-not-per-epoch",
         )
     try:
         losses = [float(loss) for loss in losses]
     except (TypeError, ValueError):
-        core.fail(_("train should return plain numbers: use loss.item()"))
+        core.fail(
+            _("train should return plain numbers: use loss.item()"),
+            "losses-not-numbers",
+        )
     after = model.parameters()
     if all(torch.equal(p.detach(), s) for p, s in zip(after, start, strict=True)):
         core.fail(
             _(
                 "training left the parameters unchanged: call loss.backward() and "
                 "then optimizer.step() for every batch"
-            )
+            ),
+            "no-step",
         )
     if accumulated:
         core.fail(
             _(
                 "gradients accumulated from batch to batch: call "
                 "optimizer.zero_grad() before loss.backward()"
-            )
+            ),
+            "no-zero-grad",
         )
     if any(not math.isfinite(loss) for loss in losses):
         core.fail(
             _(
                 "the losses became {losses}: the learning rate is too large, or "
                 "the loss is not nn.CrossEntropyLoss"
-            ).format(losses=losses)
+            ).format(losses=losses),
+            "diverged",
         )
     if min(losses) < 0:
         core.fail(
             _(
                 "negative losses {losses}: nn.NLLLoss expects log-probabilities; "
                 "use nn.CrossEntropyLoss on raw logits"
-            ).format(losses=[round(x, 3) for x in losses])
+            ).format(losses=[round(x, 3) for x in losses]),
+            "nll-loss",
         )
     return losses, epochs_seen
 
@@ -250,6 +268,7 @@ def accuracy(model: nn.Module, sequences, labels) -> float:
     return float((logits.argmax(-1) == labels).double().mean())
 
 
+@core.exercise("train-model")
 def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -> None:
     """A short run on digits cropped to 4..8 rows: one loss per epoch, gradients
     computed afresh for every batch, and a loss that leaves chance level, ln(10)."""
@@ -266,7 +285,8 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
         core.fail(
             _("the loss stayed near chance, ln(10) = 2.30: {losses} — {hint}").format(
                 losses=[round(x, 3) for x in losses], hint=_(_CHANCE)
-            )
+            ),
+            "chance-loss",
         )
     trained = mean_loss(model, sequences, labels[:n])
     if not trained < 0.9 * math.log(10):
@@ -276,7 +296,8 @@ def check_train(train: Callable, seed: int = 0, n: int = 400, epochs: int = 3) -
                 "{trained:.2f} on these digits, near chance ln(10) = 2.30: return the "
                 "mean loss of each epoch of the training itself, and train the model "
                 "you are given"
-            ).format(losses=[round(x, 3) for x in losses], trained=trained)
+            ).format(losses=[round(x, 3) for x in losses], trained=trained),
+            "model-not-trained",
         )
     _check_losses(losses, seen)
     core.passed(
@@ -293,6 +314,7 @@ _CHANCE = N_(
 )
 
 
+@core.exercise("train-model")
 def check_train_accuracy(
     train: Callable, seed: int = 0, epochs: int = 6, threshold: float = 0.8
 ) -> None:
@@ -317,7 +339,8 @@ def check_train_accuracy(
             _(
                 "after {epochs} epochs the model reaches {score:.1%} test accuracy "
                 "on held-out digits, below {threshold:.0%} — {reason}"
-            ).format(epochs=epochs, score=score, threshold=threshold, reason=reason)
+            ).format(epochs=epochs, score=score, threshold=threshold, reason=reason),
+            "chance-loss" if chance else "low-accuracy",
         )
     _check_losses(losses, seen)
     core.passed(

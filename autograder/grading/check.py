@@ -85,14 +85,15 @@ def check(
 
 
 def fill(report: Report, temp: course.TempCourse, student: str, master) -> None:
-    """Scores from the gradebook, feedback lines from the autograded notebook."""
+    """Scores from the gradebook, feedback from the autograded notebook: a failed
+    check's message whole (all the problems it lists, one a line)."""
     owner = notebooks.exercises(master)
     lines = {}
     graded = temp.autograded(student, report.assignment)
     if graded.is_file():
         for cell in notebooks.read(graded).cells:
             grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
-            lines.setdefault(grade_id, feedback.cell_feedback(cell))
+            lines.setdefault(grade_id, feedback.cell_feedback(cell, whole=True))
     for cell in temp.grades(student, report.assignment):
         line = lines.get(cell.grade_id, report.problem or _("not graded"))
         report.cells.append(
@@ -109,7 +110,7 @@ def fill(report: Report, temp: course.TempCourse, student: str, master) -> None:
 
 
 def by_exercise(report: Report) -> list[tuple[str, float, float, str]]:
-    """(exercise, earned, possible, feedback): the first failing cell's line, else
+    """(exercise, earned, possible, feedback): the first failing cell's message, else
     the confirmation of the hidden test (it graded everything the visible test only
     checked the form of, e.g. a prediction), else the first cell's."""
     rows: dict[str, list[CellResult]] = {}

@@ -3,7 +3,8 @@
 nbgrader puts hidden tests back before grading, and its feedback page shows every
 cell's source and full tracebacks (nbgrader #917, #1363). `HideHiddenTests`
 replaces a hidden test cell's source with a note and cuts every traceback down to
-its last line, so the page says what went wrong without giving the tests away.
+one line (a failed check's message, whole: every problem it lists), so the page
+says what went wrong without giving the tests away.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ def _first_line(text: str) -> str:
     return lines[0] if lines else ""
 
 
-def error_line(output: NotebookNode) -> str:
-    """One line for an error output: the check's message, or `Name: message`."""
+def error_line(output: NotebookNode, whole: bool = False) -> str:
+    """One line for an error output: the check's message, or `Name: message`; with
+    `whole`, a check's message whole (one that lists several problems has a line
+    for each, and its mistake id at the end)."""
     first = _first_line(output.get("evalue", ""))
     if output.get("ename") in ("CheckFailed", "KernelDied"):
+        if whole:
+            return ANSI.sub("", str(output.get("evalue", ""))).strip()
         return first
     if output.get("ename") == "NotImplementedError":
         return _("not answered yet (NotImplementedError)")
@@ -44,11 +49,12 @@ def error_line(output: NotebookNode) -> str:
     return f"{output.get('ename')}: {first}" if first else str(output.get("ename"))
 
 
-def cell_feedback(cell: NotebookNode) -> str:
-    """The first line of what a graded cell printed: its error, or its confirmation."""
+def cell_feedback(cell: NotebookNode, whole: bool = False) -> str:
+    """The first line of what a graded cell printed: its error (with `whole`, a
+    check's message whole: `error_line`), or its confirmation."""
     for output in cell.get("outputs", []):
         if output.output_type == "error":
-            return error_line(output)
+            return error_line(output, whole)
     for output in cell.get("outputs", []):
         if output.output_type == "stream" and output.name == "stderr":
             return _("wrote to stderr: {line}").format(line=_first_line(output.text))
@@ -66,5 +72,10 @@ class HideHiddenTests(NbGraderPreprocessor):
             cell.source = _(HIDDEN_NOTE)
         for output in cell.get("outputs", []):
             if output.output_type == "error":
-                output.traceback = [f"{output.ename}: {_first_line(output.evalue)}"]
+                said = (
+                    error_line(output, whole=True)
+                    if output.ename == "CheckFailed"
+                    else _first_line(output.evalue)
+                )
+                output.traceback = [f"{output.ename}: {said}"]
         return cell, resources

@@ -29,6 +29,7 @@ class Mistake:
     old: str
     new: str
     feedback: str
+    mistake: str = ""  # the id its diagnosis carries, `<exercise>/<mistake>`
 
     @property
     def student(self) -> str:

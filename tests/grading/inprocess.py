@@ -27,7 +27,7 @@ import nbformat
 import torch
 
 from autograder import notebooks
-from autograder.checks.core import CheckFailed
+from autograder.checks.core import MISTAKE_ID, CheckFailed
 from grading import harness
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -96,6 +96,11 @@ def cells(assignment: str) -> list[Cell]:
     return found
 
 
+def is_hidden(cell: Cell) -> bool:
+    """A hidden test cell: its body is wrapped in `### BEGIN HIDDEN TESTS`."""
+    return cell.kind == "test" and "### BEGIN HIDDEN TESTS" in cell.source
+
+
 def exercises(assignment: str) -> list[str]:
     """The grade ids of the answer cells, in notebook order."""
     return [c.grade_id for c in cells(assignment) if c.kind == "answer"]
@@ -107,12 +112,14 @@ def run(
     *,
     only: set[str] | None = None,
     plain: bool = False,
+    hidden: bool = True,
 ) -> dict[str, Outcome]:
     """Execute the master with `answers` (grade_id -> source; the master's solutions
     for the others) and return test grade_id -> Outcome. `only`: run just the test
     cells of these exercises. Errors in non-test cells propagate, except in answer
     cells, where nbgrader would also go on (the tests then fail), and, when `answers`
-    are given, in the later cells that use them (a figure drawn with a wrong answer)."""
+    are given, in the later cells that use them (a figure drawn with a wrong answer).
+    `hidden=False`: skip the hidden test cells (what a learner runs)."""
     sources = {**solutions(assignment), **(answers or {})}
     scope: dict = {"__name__": "__main__"}
     results = {}
@@ -122,6 +129,8 @@ def run(
             if cell.kind == "plain" and not plain:
                 continue
             if cell.kind == "test" and only and cell.exercise not in only:
+                continue
+            if cell.kind == "test" and not hidden and is_hidden(cell):
                 continue
             outcome = _execute(cell, sources, scope, tolerated)
             if cell.kind == "test":
@@ -213,9 +222,10 @@ def with_mistake(mistake: harness.Mistake) -> dict[str, str]:
 
 def assert_caught(mistake: harness.Mistake, *, isolated: bool = True) -> list[str]:
     """The mistake fails a test cell of its own exercise with CheckFailed whose first
-    line holds its catalogued feedback; with `isolated`, no other exercise's test
-    fails (only the later ones can: earlier test cells run before the changed
-    answer, so they are skipped). Returns the failure messages."""
+    line holds its catalogued feedback and whose id is its catalogued `mistake` (every
+    failure of the exercise carries an id of the exercise); with `isolated`, no other
+    exercise's test fails (only the later ones can: earlier test cells run before the
+    changed answer, so they are skipped). Returns the failure messages."""
     names = exercises(mistake.assignment)
     later = names[names.index(mistake.exercise) :]
     only = set(later) if isolated else {mistake.exercise}
@@ -227,6 +237,13 @@ def assert_caught(mistake: harness.Mistake, *, isolated: bool = True) -> list[st
     assert all(isinstance(e, CheckFailed) for e in own), own
     messages = [v.message for v in bad.values()]
     assert any(mistake.feedback in m for m in messages), messages
+    ids = [e.mistake for e in own]
+    prefix = f"{mistake.exercise}/"
+    assert all(MISTAKE_ID.fullmatch(i) and i.startswith(prefix) for i in ids), ids
+    assert any(
+        e.mistake == mistake.mistake and mistake.feedback in str(e).splitlines()[0]
+        for e in own
+    ), (mistake.name, mistake.mistake, messages)
     return messages
 
 
