@@ -15,7 +15,7 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.checks import core
-from autograder.sealed import remote, trusted
+from autograder.sealed import remote, screen, trusted
 
 
 @pytest.fixture(scope="module")
@@ -319,14 +319,45 @@ def test_a_notebook_that_reaches_into_the_watch_fails_the_watched_exercises(kern
             answer("x"),
         ]
     )
-    assert trusted.tampering(learner) == "autograder.sealed.agent"
-    assert trusted.tampering(master(answer("x"))) == ""
+    (refused, *_) = screen.refusals(learner, master(answer("x")))
+    assert refused.construct == "import autograder.sealed.agent" and refused.tampering
+    assert screen.refusals(master(answer("x")), master(answer("x"))) == []
     for forbid, failed in [(["torch.lstm_cell"], True), ([], False)]:
         test = cell("assert True")
         runner = trusted.TrustedTests(master(answer("x"), test))
         runner.forbid = {"x": forbid}
-        runner.tampered = trusted.tampering(learner)
+        runner.read(learner)
         runner.run(test, link, timeout=30)
         errors = [o.evalue for o in test.outputs if o.output_type == "error"]
         assert bool(errors) == failed
-        assert not errors or "reaches into the grader's watch" in errors[0]
+        assert not errors or "reach into the grader's watch" in errors[0]
+        assert runner.incidents[0]["kind"] == "tampered"
+
+
+def test_a_fused_operator_is_known_by_its_name_however_it_is_reached(kernel):
+    """torch.ops' builtins (whose own names are blank), torch._VF and the quantized
+    variant are the operator torch.lstm_cell is: the watch knows them all."""
+    client, link = kernel
+    run_in_kernel(
+        client,
+        "import torch\n"
+        "def by_op(x, state, *w):\n"
+        "    return torch.ops.aten.lstm_cell.default._op(x, list(state), *w)\n"
+        "def by_vf(x, state, *w):\n"
+        "    return torch._VF.lstm_cell(x, list(state), *w)",
+    )
+    call = (
+        "x, h = torch.randn(2, 3), torch.randn(2, 4)\n"
+        "w = (torch.randn(16, 3), torch.randn(16, 4), torch.randn(16),"
+        " torch.randn(16))\n"
+    )
+    for fn in ("by_op", "by_vf"):
+        test = cell(call + f"{fn}(x, (h, h), *w)")
+        runner = trusted.TrustedTests(master(answer("x"), test))
+        runner.forbid = {"x": ["torch.lstm_cell"]}
+        runner.run(test, link, timeout=30)
+        (error,) = [o.evalue for o in test.outputs if o.output_type == "error"]
+        assert "torch.lstm_cell" in error and "asks you to implement" in error
+        assert runner.incidents == [
+            {"cell": "test-x", "kind": "refused", "reason": "calls torch.lstm_cell"}
+        ]

@@ -34,11 +34,13 @@ from traitlets import Bool
 
 from autograder import i18n, notebooks
 from autograder.errors import CourseError
+from autograder.grading import incidents
 from autograder.i18n import N_, _
 from autograder.sealed import limits, remote, trusted
 from autograder.sealed.limits import OutputLimit
 from autograder.sealed.sandbox import SealedKernelManager
 
+NO_AUTOMAGIC = "--InteractiveShell.automagic=False"
 KERNEL_DIED = N_(
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
     "a crash or too much memory); it was restarted and grading went on below"
@@ -75,6 +77,10 @@ class ResilientExecute(OutputLimit, Execute):
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         # The kernel speaks the notebook's language (a Korean edition's "ko").
         kwargs.setdefault("env", {**os.environ, i18n.ENV: i18n.current()})
+        # A one-line cell `run x.py` or `sx cmd` would run as a magic: only what
+        # autograder.sealed.screen reads runs (its magics written `%`, `!`).
+        if NO_AUTOMAGIC not in self.extra_arguments:
+            self.extra_arguments = [*self.extra_arguments, NO_AUTOMAGIC]
         super().start_new_kernel(**kwargs)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
@@ -86,11 +92,13 @@ class ResilientExecute(OutputLimit, Execute):
         self._link: remote.Link | None = None
         self._tests = self.trusted_runner(resources) if self.trusted_tests else None
         if self._tests is not None:
-            self._tests.tampered = trusted.tampering(nb)
+            self._tests.read(nb)  # the rule's static half, before any cell runs
         try:
-            return super().preprocess(nb, resources, km)
+            nb, resources = super().preprocess(nb, resources, km)
         finally:
             self._close_link()
+        incidents.record(nb, self._tests.incidents if self._tests else [])
+        return nb, resources
 
     def trusted_runner(self, resources) -> trusted.TrustedTests:
         """The runner of this notebook's test cells, from its master."""
@@ -118,7 +126,7 @@ class ResilientExecute(OutputLimit, Execute):
             limits.report(cell.outputs, self._bounds_hit([]))  # the OOM killer's?
             self._renew(index)
             return cell, self.resources
-        hit = self._bounds_hit(cell.outputs)
+        hit = self._bounds_hit(cell.get("outputs", []))  # markdown has none
         if hit:
             self.log.warning("Cell %d hit %s; renewing its sandbox", index, hit)
             limits.report(cell.outputs, hit)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from autograder import notebooks, settings
 from autograder.errors import CourseError
-from autograder.grading import cluster, course, gradebook, worker
+from autograder.grading import cluster, course, gradebook, incidents, worker
 
 
 def unpack(source: Path, into: Path, known: set[str]) -> Path:
@@ -155,8 +155,10 @@ def merge(main: course.TempCourse, outcome: worker.Outcome) -> None:
 
 
 def export(main: course.TempCourse, csv_path: Path) -> None:
+    """nbgrader's grades CSV, with each submission's incidents as a last column."""
     with Gradebook(main.db_url, course.COURSE_ID) as gb:
         CsvExportPlugin(to=str(csv_path)).export(gb)
+    incidents.add_column(csv_path, main.root / "autograded")
 
 
 def grade(

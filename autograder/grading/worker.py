@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading import course
+from autograder.grading import course, incidents
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Outcome:
     problem: str = ""
     grades: list[course.GradedCell] = field(default_factory=list)
     graded_in: str = ""  # the worker course's root, holding autograded/ and feedback/
+    incidents: list[incidents.Incident] = field(default_factory=list)  # to look at
 
     @property
     def score(self) -> float:
@@ -66,5 +67,7 @@ def grade_one(item: Submission) -> Outcome:
             failed = _worker.feedback(item.student, item.assignment)
         outcome.problem = "; ".join(p for p in (item.problem, failed) if p)
         outcome.grades = _worker.grades(item.student, item.assignment)
+        graded = _worker.autograded(item.student, item.assignment)
+        outcome.incidents = incidents.of_file(graded)
         outcome.graded_in = str(_worker.root)
     return outcome

@@ -181,6 +181,36 @@ TAMPERING = (
 )
 _OPERATOR_CALLS = {torch._ops.OpOverloadPacket.__call__.__code__}
 _OPERATOR_CALLS.add(torch._ops.OpOverload.__call__.__code__)
+# What torch calls the same fused operator under other names: `aten::lstm_cell`
+# (torch.ops' builtins), `quantized_lstm_cell`, `_thnn_fused_lstm_cell`.
+_PREFIXES = ("aten::", "_thnn_fused_", "quantized_", "_")
+
+
+def operator_name(fn: Any) -> str:
+    """A builtin's name as the operator it runs: lstm_cell for torch.lstm_cell,
+    torch._VF.lstm_cell, torch.ops.aten.lstm_cell.default._op and
+    torch.quantized_lstm_cell alike ("" for anything else)."""
+    if type(fn) is not types.BuiltinFunctionType:
+        return ""
+    name = str(getattr(fn, "__name__", "")).partition(".")[0]
+    for prefix in _PREFIXES:
+        name = name.removeprefix(prefix)
+    return name
+
+
+@functools.cache
+def aten_builtins(operator: str) -> tuple[int, ...]:
+    """The ids of the builtins behind torch.ops.aten.<operator> and its quantized
+    and fused variants, each overload's too (theirs have no name to read)."""
+    found = []
+    for variant in (operator, *(p + operator for p in _PREFIXES[1:3])):
+        try:
+            packet = getattr(torch.ops.aten, variant)
+        except (AttributeError, RuntimeError):
+            continue
+        found.append(id(packet._op))
+        found += [id(getattr(packet, overload)._op) for overload in packet.overloads()]
+    return tuple(found)
 
 
 @functools.cache
@@ -200,10 +230,13 @@ def grader_code(code: types.CodeType) -> bool:
 class Guard:
     """Notes a call, while learner code runs, of anything the exercise asks the
     learner to implement (`forbid`: dotted names of functions, classes and
-    packages, also reached as `torch.ops.aten.*`), except inside the functions the
-    checks themselves put in place (`allow`); and learner code that switches the
-    watch off or reaches into it (`TAMPERING`). It watches Python and C calls
-    through `sys.setprofile`."""
+    packages; a fused operator also by its name, however reached: torch.ops.aten,
+    torch._VF, quantized), except inside the functions the checks themselves put
+    in place (`allow`); and learner code that switches the watch off or reaches
+    into it (`TAMPERING`). It watches Python and C calls through `sys.setprofile`,
+    in the answer's thread and those it starts; what it cannot see (other threads
+    and processes, compiled code, the watch's own objects) the grader refuses
+    before the code runs (`autograder.sealed.screen`)."""
 
     def __init__(self, forbid: list[str], allow: list[Any]):
         self.functions: dict[int, str] = {}
@@ -211,6 +244,7 @@ class Guard:
         self.folders: list[tuple[str, str]] = []
         self.classes: list[tuple[type, str]] = []
         self.operators: dict[str, str] = {}  # "aten::lstm_cell" -> "torch.lstm_cell"
+        self.builtins: dict[str, str] = {}  # "lstm_cell" -> "torch.lstm_cell"
         for name in forbid:
             self._add(name, resolve(name))
         self.tampering: dict[Any, str] = {}
@@ -237,6 +271,9 @@ class Guard:
         elif callable(obj):
             self.functions[id(obj)] = name
             self.operators[f"aten::{getattr(obj, '__name__', '')}"] = name
+            if operator_name(obj):
+                self.builtins[operator_name(obj)] = name
+                self.functions.update(dict.fromkeys(aten_builtins(obj.__name__), name))
 
     def target(self, fn: Any) -> None:
         """A class called directly must not be built on what it should implement."""
@@ -271,6 +308,8 @@ class Guard:
         elif event == "c_call":
             if id(arg) in self.functions:
                 self.found = self.functions[id(arg)]
+            elif self.builtins and operator_name(arg) in self.builtins:
+                self.found = self.builtins[operator_name(arg)]
             elif id(arg) in self.tampering and not grader_code(frame.f_code):
                 self.found = self.tampering[id(arg)]
 

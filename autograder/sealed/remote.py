@@ -63,7 +63,15 @@ class KernelGone(Exception):
 
 
 class Forbidden(CheckFailed):
-    """The learner's code used what its exercise asks to implement."""
+    """The learner's code used what its exercise asks to implement (`name`)."""
+
+    def __init__(self, message: str, name: str = "") -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class HelperBroken(LearnerError):
+    """The grader's helper in the learner's kernel did not answer as itself."""
 
 
 def bounded_context() -> zmq.Context:
@@ -133,7 +141,7 @@ class Link:
         reply = self._wait(msg_id)
         result = reply["content"].get("user_expressions", {}).get("r", {})
         if result.get("status") != "ok":
-            raise LearnerError(
+            raise HelperBroken(
                 _(
                     "the grading helper in your kernel failed ({name}: {message}); "
                     "did your code replace or delete it?"
@@ -272,7 +280,8 @@ class Link:
                 _(
                     "your code uses {name}, which this exercise asks you to "
                     "implement yourself: write it with tensor operations"
-                ).format(name=reply["forbidden"])
+                ).format(name=reply["forbidden"]),
+                reply["forbidden"],
             )
         if "raised" in reply:
             raise learner_error(*reply["raised"])

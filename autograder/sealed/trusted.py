@@ -15,7 +15,6 @@ import ast
 import builtins
 import contextlib
 import io
-import re
 import sys
 import time
 import types
@@ -31,7 +30,7 @@ from autograder import notebooks
 from autograder.checks.core import CheckFailed
 from autograder.errors import CourseError
 from autograder.i18n import _
-from autograder.sealed import remote
+from autograder.sealed import agent, remote, screen
 
 
 def master_imports(master: NotebookNode) -> str:
@@ -91,25 +90,6 @@ def forbidden(tools: dict) -> dict[str, list[str]]:
             for exercise, names in getattr(module, "FORBIDDEN", {}).items():
                 table.setdefault(exercise, []).extend(names)
     return table
-
-
-# Learner code that names the grader's watch in its kernel (autograder.sealed.agent)
-# or the profiler it runs on: the watch can no longer be trusted in that kernel.
-TAMPERING = re.compile(
-    r"autograder\.sealed\.agent|from\s+autograder\.sealed\s+import[^\n]*\bagent\b"
-    r"|\b(setprofile|settrace|addaudithook)\b"
-)
-
-
-def tampering(nb: NotebookNode) -> str:
-    """The first text of the learner's cells that reaches into the watch, or ""."""
-    for cell in nb.cells:
-        meta = notebooks.nbgrader_meta(cell)
-        if cell.cell_type == "code" and not meta.get("locked"):  # locked: the master's
-            found = TAMPERING.search(cell.source)
-            if found:
-                return found.group(0)
-    return ""
 
 
 class Namespace(dict):
@@ -184,15 +164,36 @@ def error_output(error: BaseException) -> NotebookNode:
     return new_output("error", ename=name, evalue=message, traceback=traceback)
 
 
+def incident(cell: str, kind: str, reason: str) -> dict:
+    """What the instructor is told of a cell: `kind` is "refused" (the rule) or
+    "tampered" (with the grader's watch or its helper in the kernel)."""
+    return {"cell": cell, "kind": kind, "reason": reason}
+
+
+def refusal_incident(refusal: screen.Refusal) -> dict:
+    kind = "tampered" if refusal.tampering else "refused"
+    where = f"{refusal.cell}, line {refusal.line}"
+    return incident(where, kind, f"`{refusal.construct}`: {refusal.reason}")
+
+
 class TrustedTests:
     """Runs one notebook's graded test cells here, in the order they come."""
 
     def __init__(self, master: NotebookNode, folder: Path | None = None):
+        self.master = master
         self.tools = grader_tools(master, folder)
         self.owner = notebooks.exercises(master)
         self.forbid = forbidden(self.tools)
         self.names: dict = {}  # what earlier test cells assigned
-        self.tampered = ""  # see `tampering`: set from the learner's notebook
+        self.refused: list[screen.Refusal] = []  # see `read`
+        self.incidents: list[dict] = []  # see `incident`
+
+    def read(self, nb: NotebookNode) -> None:
+        """Read the learner's code before it runs (autograder.sealed.screen): while
+        it holds a refused construct, every exercise whose answer must not call
+        what it implements fails with the first one's message."""
+        self.refused = screen.refusals(nb, self.master)
+        self.incidents += [refusal_incident(r) for r in self.refused]
 
     def run(self, cell: NotebookNode, link: remote.Link, timeout: float) -> None:
         """Run `cell`; its outputs say how it went. `remote.KernelGone` passes."""
@@ -203,17 +204,9 @@ class TrustedTests:
         scope.update(self.names)
         printed = io.StringIO()
         cell.outputs = []
-        if self.tampered and link.forbid:
-            cell.outputs.append(
-                error_output(
-                    remote.Forbidden(
-                        _(
-                            "your notebook reaches into the grader's watch on what "
-                            "this exercise must not call ({found}): remove that code"
-                        ).format(found=self.tampered)
-                    )
-                )
-            )
+        if self.refused and link.forbid:
+            refusal = remote.Forbidden(self.refused[0].message())
+            cell.outputs.append(error_output(refusal))
             return
         try:
             code = compile(cell.source, f"<{grade_id}>", "exec")
@@ -229,6 +222,7 @@ class TrustedTests:
             raise
         except (CheckFailed, Exception) as error:  # noqa: BLE001 - any failure fails
             failure = error
+            self.note(grade_id, error)
         else:
             failure = None
         finally:
@@ -242,3 +236,11 @@ class TrustedTests:
             )
         if failure is not None:
             cell.outputs.append(error_output(failure))
+
+    def note(self, grade_id: str, error: BaseException) -> None:
+        """An incident, when the cell failed on the rule or on a broken helper."""
+        if isinstance(error, remote.Forbidden) and error.name:
+            kind = "tampered" if error.name in agent.TAMPERING else "refused"
+            self.incidents.append(incident(grade_id, kind, f"calls {error.name}"))
+        elif isinstance(error, remote.HelperBroken):
+            self.incidents.append(incident(grade_id, "tampered", str(error)))
