@@ -1,6 +1,6 @@
 """Every assignment in solutions/, graded by real nbgrader with real kernels: the
 master earns everything, the release nothing, and each catalogued mistake costs
-its own exercise and no other, with feedback that names it.
+its own exercise and no other, with feedback that names it and its mistake id.
 
 All submissions of all assignments are graded in one `grade --jobs 2` batch.
 """
@@ -11,6 +11,7 @@ import pytest
 from grading import batches, harness
 
 from autograder import notebooks
+from autograder.checks import core
 from autograder.grading import course
 
 ASSIGNMENTS = course.assignments()
@@ -78,6 +79,8 @@ def test_mistake_costs_its_own_exercise_only(batch, mistake):
     assert all(o.ename == "CheckFailed" for o in errors), [o.ename for o in errors]
     text = " ".join(o.evalue for o in errors)
     assert mistake.feedback.lower() in text.lower(), text
+    ids = {core.mistake_of(o.evalue) for o in errors}  # kept in the graded notebook
+    assert mistake.mistake in ids, (mistake.mistake, ids)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -5,7 +5,8 @@ returns, a dict with keys x, h, c, i, f, g, o, c_next, weight_ih, weight_hh (the
 after their activations). The references are torch's autograd and `lstm_ref.backward`
 (this notebook's functions, solved), which also stands in for the learner's earlier
 functions while a later one is graded; a wrong answer is pinned by comparing it with
-the outputs of known mistakes, then by isolating one gradient path and one gate.
+the outputs of known mistakes (`backprop_mistakes`), then by isolating one gradient
+path and one gate.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from lstm_ref.backward import lstm_cell_backward as ref_cell_backward
 from lstm_ref.backward import lstm_cell_forward, sigmoid_backward, tanh_backward
 from lstm_ref.functional import lstm_layer
 
+from .backprop_mistakes import (
+    GATES_MISTAKES,
+    SEQUENCE_MISTAKES,
+    gates_backward_variant,
+    sequence_backward_variant,
+)
 from .core import (
     Diagnosis,
     call,
@@ -78,74 +85,6 @@ def cell_case(seed, batch, input_size, hidden_size):
 
 
 # --- references -----------------------------------------------------------------------
-
-
-def gates_backward_variant(grad_h, grad_c, cache, mistake):
-    """A known wrong `gates_backward` (`mistake` is a key of GATES_MISTAKES), to
-    recognise a learner's answer."""
-    i, f, g, o = (cache[k] for k in GATES)
-    # tanh(c') feeds both h' and the o gate's gradient; the old c is a slip
-    tanh_c = torch.tanh(cache["c" if mistake == "tanh_of_old_c" else "c_next"])
-    through_h = grad_h * o * (1 - tanh_c**2)
-    grad_c_next = {
-        "no_tanh_path": grad_c,
-        "no_upstream_c": through_h,
-    }.get(mistake, grad_c + through_h)
-    grad_i, grad_f, grad_g = grad_c_next * g, grad_c_next * cache["c"], grad_c_next * i
-    grad_o = grad_h * tanh_c
-    if mistake == "no_local_derivatives":
-        parts = [grad_i, grad_f, grad_g, grad_o]
-    elif mistake == "sigmoid_for_g":
-        parts = [
-            grad_i * i * (1 - i),
-            grad_f * f * (1 - f),
-            grad_g * g * (1 - g),
-            grad_o * o * (1 - o),
-        ]
-    else:
-        parts = [
-            grad_i * i * (1 - i),
-            grad_f * f * (1 - f),
-            grad_g * (1 - g**2),
-            grad_o * o * (1 - o),
-        ]
-    if mistake == "order_ifog":
-        parts = [parts[0], parts[1], parts[3], parts[2]]
-    grad_c_prev = grad_c_next if mistake == "c_prev_without_f" else grad_c_next * f
-    return torch.cat(parts, dim=-1), grad_c_prev
-
-
-GATES_MISTAKES = {  # the keys, with dashes, are the mistakes' names
-    "no_tanh_path": N_(
-        "the path from grad_h through h' = o ⊙ tanh(c') into c' is missing: two "
-        "paths reach c', and their gradients add (§3's equations)"
-    ),
-    "no_upstream_c": N_(
-        "grad_c is ignored: the gradient that arrives from the next step "
-        "through the cell state adds to the one coming through h'"
-    ),
-    "tanh_of_old_c": N_(
-        "tanh is taken of the old cell state c; h' = o * tanh(c') uses "
-        "the new one, cache['c_next'], in the o gate's gradient and in the tanh path"
-    ),
-    "no_local_derivatives": N_(
-        "grad_gates is taken after the activations: it is the gradient with respect "
-        "to the pre-activations, so each gate's gradient still passes through its "
-        "activation's local derivative (§2)"
-    ),
-    "sigmoid_for_g": N_(
-        "the candidate g is a tanh, not a sigmoid: its gradient passes through "
-        "tanh's local derivative, not σ's (§2)"
-    ),
-    "order_ifog": N_(
-        "grad_gates is stacked in the order i, f, o, g; torch packs the "
-        "gates as i, f, g, o"
-    ),
-    "c_prev_without_f": N_(
-        "grad_c_prev misses the forget gate: differentiate c' = f ⊙ c + i ⊙ g with "
-        "respect to c (§3)"
-    ),
-}
 
 
 def autograd_gates_backward(grad_h, grad_c, cache, params):
@@ -349,6 +288,25 @@ def check_lstm_cell_backward(learner, seed=0, batch=3, input_size=4, hidden_size
                 ).format(key=key, shape=tuple(value.shape), expected=tuple(want.shape)),
                 "weight-grad-transposed",
             )
+        other = {"x": "h", "h": "x"}.get(key)
+        if (
+            other
+            and isinstance(value, torch.Tensor)
+            and value.shape == expected[other].shape != want.shape
+        ):
+            fail(
+                _(
+                    "grad {key} has shape {shape}, expected {expected} — {key}'s "
+                    "gradient goes back through the weight {key} was multiplied by, "
+                    "{weight} (§4)"
+                ).format(
+                    key=key,
+                    shape=tuple(value.shape),
+                    expected=tuple(want.shape),
+                    weight="weight_ih" if key == "x" else "weight_hh",
+                ),
+                "weights-swapped",
+            )
         if (
             key.startswith("bias")
             and isinstance(value, torch.Tensor)
@@ -426,50 +384,6 @@ def autograd_sequence_grads(grad_output, params, inputs):
     output, _ = lstm_layer(x, leaves, (h_0[None], c_0[None]))
     grads = torch.autograd.grad(output, (x, h_0, c_0, *leaves.values()), grad_output)
     return dict(zip(SEQUENCE_KEYS, grads, strict=True))
-
-
-def sequence_backward_variant(grad_output, caches, params, mistake):
-    """A known wrong backward pass, to recognise it."""
-    totals = {k: torch.zeros_like(v) for k, v in params.items()}
-    grad_h = torch.zeros_like(grad_output[0])
-    grad_c = torch.zeros_like(caches[0]["c"])
-    grad_x = []
-    order = range(len(caches)) if mistake == "forward_in_time" else None
-    for t in order or reversed(range(len(caches))):
-        upstream = grad_output[t]
-        if mistake == "last_only" and t < len(caches) - 1:
-            upstream = torch.zeros_like(upstream)
-        carried_c = torch.zeros_like(grad_c) if mistake == "c_not_carried" else grad_c
-        step = ref_cell_backward(upstream + grad_h, carried_c, caches[t])
-        for key in totals:
-            totals[key] = (
-                step[key] if mistake == "overwritten" else totals[key] + step[key]
-            )
-        grad_h, grad_c = step["h"], step["c"]
-        grad_x.append((t, step["x"]))
-    grad_x = [g for _t, g in sorted(grad_x, key=lambda pair: pair[0])]
-    return {"x": torch.stack(grad_x), "h_0": grad_h, "c_0": grad_c, **totals}
-
-
-SEQUENCE_MISTAKES = {  # the keys, with dashes, are the mistakes' names
-    "c_not_carried": N_(
-        "the cell-state gradient is not carried from step t to step t-1: "
-        "pass the grad_c that step t returns into step t-1 (this is the additive path "
-        "that lets LSTM gradients survive)"
-    ),
-    "last_only": N_(
-        "only the last step's output gradient is used: every h_t is in the "
-        "output, so grad_output[t] must be added to the gradient arriving from step t+1"
-    ),
-    "overwritten": N_(
-        "the weight gradients are overwritten at every step: the same "
-        "weights are used at every step, so their gradients add up over time"
-    ),
-    "forward_in_time": N_(
-        "the loop runs forward in time: the gradient of step t needs what step t+1 "
-        "sends back, so backpropagation through time starts at the last step (§6)"
-    ),
-}
 
 
 @exercise("lstm-sequence-backward")
