@@ -7,7 +7,9 @@ plain text around `$math$` in a label, and the ticks of a log axis ($10^{-3}$), 
 drawn with the first font alone. Nanum has no minus sign (U+2212), which those ticks
 need, so the font used is a local copy of Nanum Gothic whose minus is its en dash,
 made once per machine (and per sealed kernel) with fontTools, matplotlib's own
-dependency. Nothing is downloaded or committed.
+dependency. Nanum's arrows have hairline shafts that vanish at a figure's size
+("8 → 1" reads "8 ›1"), so the copy draws its arrows (U+2190–U+21FF) with DejaVu
+Sans's, which matplotlib ships. Nothing is downloaded or committed.
 """
 
 from __future__ import annotations
@@ -21,11 +23,46 @@ SOURCES = {"ko": "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"}
 INSTALL = {"ko": "sudo apt install fonts-nanum"}
 FAMILY = "Course Gothic"  # the local copy's name (a modified font takes its own)
 MINUS, EN_DASH = 0x2212, 0x2013
+ARROWS = range(0x2190, 0x2200)  # drawn with DejaVu Sans's glyphs in the local copy
+VERSION = 2  # of the local copy: a change to what it holds makes a new one
 
 
-def with_minus(source: Path) -> Path:
-    """A copy of `source` that draws U+2212 with its en dash, under FAMILY."""
-    target = Path(tempfile.gettempdir()) / "lstm-course-fonts" / f"{source.stem}.ttf"
+def arrow_donor() -> Path:
+    """DejaVu Sans, as matplotlib ships it: the arrows of the local copy."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def borrow_arrows(font, donor_path: Path) -> None:
+    """Replace the outlines of `font`'s arrows by `donor_path`'s, scaled to its em."""
+    from fontTools.pens.recordingPen import DecomposingRecordingPen
+    from fontTools.pens.transformPen import TransformPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import TTFont
+
+    donor = TTFont(donor_path)
+    scale = font["head"].unitsPerEm / donor["head"].unitsPerEm
+    theirs, glyphs = donor.getBestCmap(), donor.getGlyphSet()
+    for code, name in font.getBestCmap().items():
+        if code not in ARROWS or code not in theirs:
+            continue
+        outline = DecomposingRecordingPen(glyphs)
+        glyphs[theirs[code]].draw(outline)
+        pen = TTGlyphPen(None)
+        outline.replay(TransformPen(pen, (scale, 0, 0, scale, 0, 0)))
+        glyph = pen.glyph()
+        glyph.recalcBounds(font["glyf"])
+        font["glyf"][name] = glyph
+        advance = round(donor["hmtx"][theirs[code]][0] * scale)
+        font["hmtx"][name] = (advance, getattr(glyph, "xMin", 0))
+
+
+def course_copy(source: Path) -> Path:
+    """A copy of `source` under FAMILY that draws U+2212 with its en dash and its
+    arrows with DejaVu Sans's, made once (VERSION names what it holds)."""
+    target = Path(tempfile.gettempdir()) / "lstm-course-fonts"
+    target = target / f"{source.stem}-v{VERSION}.ttf"
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     from fontTools.ttLib import TTFont
@@ -35,6 +72,7 @@ def with_minus(source: Path) -> Path:
     for table in font["cmap"].tables:
         if table.isUnicode():
             table.cmap.setdefault(MINUS, glyph)
+    borrow_arrows(font, arrow_donor())
     for record in font["name"].names:
         if record.nameID in (1, 4, 16):  # family, full name, typographic family
             record.string = FAMILY
@@ -61,7 +99,7 @@ def use_language(lang: str) -> str | None:
     import matplotlib
     from matplotlib import font_manager
 
-    font_manager.fontManager.addfont(str(with_minus(Path(found[0]))))
+    font_manager.fontManager.addfont(str(course_copy(Path(found[0]))))
     matplotlib.rcParams["font.family"] = [FAMILY, "DejaVu Sans"]
     return None
 

@@ -573,3 +573,29 @@ def test_a_message_with_a_particle_pair_is_formatted_where_it_is_translated():
         and m.id not in formatted
     ]
     assert not unformatted, unformatted
+
+
+def test_the_korean_font_draws_its_arrows_with_dejavu_sans():
+    """Nanum's arrows have hairline shafts that vanish at a figure's size ("8 → 1"
+    reads "8 ›1"): the course's copy of it takes DejaVu Sans's, scaled to its em,
+    and keeps its minus sign (autograder/fonts.py)."""
+    from pathlib import Path
+
+    from fontTools.ttLib import TTFont
+
+    from autograder import fonts
+
+    source = Path(fonts.SOURCES[LANG])
+    if not source.is_file():
+        pytest.skip(f"no Korean font: {fonts.INSTALL[LANG]}")
+    ours, donor = TTFont(fonts.course_copy(source)), TTFont(fonts.arrow_donor())
+    scale = ours["head"].unitsPerEm / donor["head"].unitsPerEm
+    for code in (0x2190, 0x2191, 0x2192, 0x2193, 0x21D2):
+        mine = ours["glyf"][ours.getBestCmap()[code]]
+        theirs = donor["glyf"][donor.getBestCmap()[code]]
+        for edge in ("xMin", "yMin", "xMax", "yMax"):
+            assert abs(getattr(mine, edge) - getattr(theirs, edge) * scale) <= 1, (
+                hex(code),
+                edge,
+            )
+    assert fonts.MINUS in ours.getBestCmap()
