@@ -81,7 +81,10 @@ MODULE_VALUE = N_(
     "would carry it past this check"
 )
 CHECKS = N_("it calls the check helpers only as the test cells do (checks.check_…)")
-GRADER = N_("it must not reach into the grader's watch on what an answer calls")
+GRADER = N_(
+    "code that reaches into the grader's watch on what an answer calls can switch "
+    "it off"
+)
 
 REFUSED = N_(
     "{where}: `{construct}` is refused: an answer must compute what its exercise "

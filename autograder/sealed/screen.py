@@ -48,6 +48,7 @@ from nbformat import NotebookNode
 from autograder import notebooks
 from autograder.i18n import _
 from autograder.sealed import hatches as h
+from autograder.sealed.hatches import IN_ANSWER, IN_CELL, REFUSED
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,12 @@ class Refusal:
         return self.reason == h.GRADER
 
     def where(self) -> str:
-        place = h.IN_ANSWER if self.answer else h.IN_CELL
-        return _(place).format(cell=self.cell, line=self.line)
+        if self.answer:
+            return _(IN_ANSWER).format(cell=self.cell, line=self.line)
+        return _(IN_CELL).format(cell=self.cell, line=self.line)
 
     def message(self) -> str:
-        return _(h.REFUSED).format(
+        return _(REFUSED).format(
             where=self.where(), construct=self.construct, reason=_(self.reason)
         )
 
