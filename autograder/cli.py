@@ -157,6 +157,7 @@ def cmd_translations(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from autograder.grading import incidents
     from autograder.grading.grade import grade
 
     if args.jobs < 1:
@@ -178,10 +179,14 @@ def cmd_grade(args) -> int:
         for o in outcomes
     ]
     print(render(("student", "assignment", "points", "note"), rows))
+    flagged = incidents.listing(outcomes)
+    if flagged:
+        print(f"\n{flagged}")
     problems = sum(bool(o.problem) for o in outcomes)
+    looks = sum(bool(o.incidents) for o in outcomes)
     print(
-        f"graded {len(outcomes)} submission(s), {problems} with problems; "
-        f"grades: {csv_path}"
+        f"graded {len(outcomes)} submission(s), {problems} with problems, "
+        f"{looks} to look at; grades: {csv_path}"
     )
     print(f"feedback pages: {Path(args.workdir) / 'feedback'}")
     return 0

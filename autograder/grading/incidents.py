@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 from autograder import notebooks
 from autograder.errors import CourseError
 from autograder.sealed.limits import bound_hit
+from autograder.table import render
 
 KEY = "lstm_course_incidents"  # in the graded notebook's metadata
 COLUMN = "incidents"
@@ -60,6 +61,19 @@ def of_file(path: Path) -> list[Incident]:
         return of_notebook(notebooks.read(path)) if Path(path).is_file() else []
     except CourseError:
         return []
+
+
+def listing(outcomes: list) -> str:
+    """What `grade` prints after its table: one row per incident ("" if none)."""
+    rows = [
+        (o.student, o.assignment, i.cell, f"{i.kind}: {i.reason}")
+        for o in outcomes
+        for i in o.incidents
+    ]
+    if not rows:
+        return ""
+    title = "to look at: a bound hit, refused by the rule, or tampering with the grader"
+    return f"{title}\n{render(('student', 'assignment', 'cell', 'incident'), rows)}"
 
 
 def summary(incidents: list[Incident]) -> str:
