@@ -330,7 +330,7 @@ def test_a_notebook_that_reaches_into_the_watch_fails_the_watched_exercises(kern
         runner.run(test, link, timeout=30)
         errors = [o.evalue for o in test.outputs if o.output_type == "error"]
         assert bool(errors) == failed
-        assert not errors or "reach into the grader's watch" in errors[0]
+        assert not errors or "reaches into the grader's watch" in errors[0]
         assert runner.incidents[0]["kind"] == "tampered"
 
 

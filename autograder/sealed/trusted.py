@@ -191,8 +191,10 @@ class TrustedTests:
     def read(self, nb: NotebookNode) -> None:
         """Read the learner's code before it runs (autograder.sealed.screen): while
         it holds a refused construct, every exercise whose answer must not call
-        what it implements fails with the first one's message."""
-        self.refused = screen.refusals(nb, self.master)
+        what it implements fails with one message: the first construct that
+        reaches into the grader's watch, else the first one."""
+        found = screen.refusals(nb, self.master)
+        self.refused = sorted(found, key=lambda refusal: not refusal.tampering)
         self.incidents += [refusal_incident(r) for r in self.refused]
 
     def run(self, cell: NotebookNode, link: remote.Link, timeout: float) -> None:

@@ -248,6 +248,10 @@ VIA_ATEN_GRU_CELL = VIA_VF_GRU_CELL.replace(
 )
 IMPLEMENT = "asks you to implement"
 TAMPERED = "reaches into the grader's watch"
+# Code an answer never needs, refused before it runs (autograder/sealed/screen.py):
+# every exercise judged by calling the notebook's code (CALLED) scores 0, the cell
+# runs all the same.
+REFUSED = "is refused: an answer must compute what its exercise implements itself"
 # 02's exercises judged by calling the notebook's functions (the others are values)
 CALLED = ("lstm-gates", "lstm-cell", "num-parameters", "gru-cell")
 
@@ -354,13 +358,16 @@ ATTACKS = [
         "overwrite-notebooks",
         FILLED,
         first(lambda ctx: call(payloads.overwrite_notebooks, ctx.scope)),
+        zeroed=CALLED,
+        feedback=REFUSED,
     ),
     # breaking the grader: correct answers, gru-cell's cell misbehaves
     Attack(
         "os-exit",
         FILLED,
         in_last(lambda ctx: "import os\nos._exit(1)", "after"),
-        zeroed=("gru-cell",),
+        zeroed=CALLED,
+        feedback=REFUSED,
     ),
     Attack(
         "endless-loop",
@@ -381,11 +388,20 @@ ATTACKS = [
         "background-process",
         FILLED,
         in_last(lambda ctx: call(payloads.leave_processes, ctx.marker)),
+        zeroed=CALLED,
+        feedback=REFUSED,
     ),
     # answers that call what they should implement
-    implements(
+    # torch._VF is private: refused before it runs
+    Attack(
         "torch-lstm-cell-and-vf-gru-cell",
-        {"lstm-cell": VIA_TORCH_LSTM_CELL, "gru-cell": VIA_VF_GRU_CELL},
+        FILLED,
+        chain(
+            answered("lstm-cell", VIA_TORCH_LSTM_CELL),
+            answered("gru-cell", VIA_VF_GRU_CELL),
+        ),
+        zeroed=CALLED,
+        feedback=REFUSED,
     ),
     # ... hidden from the watch on calls: tampering with the watch costs every
     # exercise judged by calling the notebook's code
