@@ -11,7 +11,8 @@ here (IPython syntax turned into Python first, as the kernel does), and what it
 refuses (`hatches` has the tables) is:
 
 - imports beyond the modules the course's notebooks use (`sys` for its streams and
-  data only), star and relative imports, the grader's own modules;
+  data only; not tqdm, whose bars run in a thread of their own), star and relative
+  imports, the grader's own modules;
 - code from strings or names built at run time: exec, eval, compile, __import__,
   globals, locals, vars, open, breakpoint, `type` with three arguments; getattr and
   its siblings with a name not written out (`f"weight_ih_l{k}"`, a written start
@@ -24,7 +25,7 @@ refuses (`hatches` has the tables) is:
 - TorchScript, torch.compile, torch.fx, torch.ops, torch's private and other
   submodules (quantized LSTMs among them), loading pickles (torch.load,
   numpy.load), matplotlib's backend settings (a backend is a module imported by
-  name), DataLoader workers, IPython magics and `!` commands.
+  name), DataLoader (its workers are processes), IPython magics and `!` commands.
 
 A cell the master has as it is (same grade id or cell id, same source) is the
 course's code and is not read, nor is a function or class the master defines word
@@ -257,6 +258,8 @@ class Reader(ast.NodeVisitor):
         for a in node.names:
             construct = f"from {'.' * node.level}{module} import {a.name}"
             reached = h.member_of(f"{module}.{a.name}")
+            if module == "__future__" and a.name != "barry_as_FLUFL":
+                continue  # annotations…; FLUFL would change the syntax read here
             if node.level or a.name == "*":
                 self.refuse(node, construct, h.MODULES)
             elif isinstance(reached, types.ModuleType) or not h.allowed(module):

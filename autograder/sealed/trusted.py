@@ -195,7 +195,8 @@ class TrustedTests:
         reaches into the grader's watch, else the first one."""
         found = screen.refusals(nb, self.master)
         self.refused = sorted(found, key=lambda refusal: not refusal.tampering)
-        self.incidents += [refusal_incident(r) for r in self.refused]
+        if any(self.forbid.values()):  # else a refusal costs nothing: not told
+            self.incidents += [refusal_incident(r) for r in self.refused]
 
     def run(self, cell: NotebookNode, link: remote.Link, timeout: float) -> None:
         """Run `cell`; its outputs say how it went. `remote.KernelGone` passes."""
