@@ -11,7 +11,9 @@ modules the masters import are allowed.
 
 Real, in one class graded by `grade --jobs 2` (real nbgrader, sealed kernels):
 each evasion earns exactly 02's points but its watched exercises', whose lines
-carry the refusal; answers rewritten in ordinary ways earn everything; the
+carry the refusal; a call of the fused operator made by C code (map,
+functools.partial) costs its exercise; answers rewritten in ordinary ways earn
+everything; the
 instructor's list and the CSV column name every submission that hit a bound, was
 refused or tampered with the grader.
 """
@@ -27,7 +29,7 @@ import nbformat
 import pytest
 from adversarial import classroom, payloads
 from adversarial.attacks import CALLED, CELL, NOISY, RANDOM, Context, call
-from adversarial.evasions import EVASIONS, REFUSED
+from adversarial.evasions import EVASIONS, REFUSED, UNSEEN
 from grading import batches, harness
 from nbformat.v4 import new_code_cell
 from test_checks_lstm_cell import (
@@ -381,7 +383,9 @@ def graded() -> dict:
     """Every evasion, the rewrites and a memory hog of 02, graded together."""
     scope = batches.scratch("lstm-course-rule-")
     folder, workdir = scope / "submissions", scope / "course"
-    students = {name: answering("lstm-cell", source) for name, source, *_ in EVASIONS}
+    students = {
+        name: answering("lstm-cell", source) for name, source, *_ in EVASIONS + UNSEEN
+    }
     students["rewrites"] = rewritten(filled(CELL))
     students["memory-hog"] = memory_hog(filled(CELL))
     for student, nb in students.items():
@@ -429,6 +433,29 @@ def test_each_evasion_earns_exactly_the_points_of_its_unwatched_exercises(
             assert reason in said[cell]
 
 
+@pytest.mark.parametrize("name, source, forbidden", UNSEEN, ids=[e[0] for e in UNSEEN])
+def test_a_call_of_the_operator_made_by_c_code_costs_its_exercise(
+    graded, name, source, forbidden
+):
+    """Not refused (map and functools.partial are ordinary), but seen: the fused
+    operators are Python stand-ins in the grading kernel (agent.arm)."""
+    assert refused(answering("lstm-cell", source)) == []
+    outcome = graded["outcomes"][name]
+    owner = notebooks.exercises(master(CELL))
+    got = {g.grade_id: g.score for g in outcome.grades}
+    expected = {
+        g.grade_id: 0.0 if owner[g.grade_id] == "lstm-cell" else g.max_score
+        for g in outcome.grades
+    }
+    assert got == expected, got
+    said = lines(graded["autograded"][name])
+    for cell, score in expected.items():
+        if score == 0:
+            assert f"your code uses {forbidden}" in said[cell], said[cell]
+    assert outcome.incidents[0].kind == "refused"
+    assert outcome.incidents[0].reason == f"calls {forbidden}"
+
+
 def test_answers_rewritten_in_ordinary_ways_earn_everything(graded):
     outcome = graded["outcomes"]["rewrites"]
     said = lines(graded["autograded"]["rewrites"])
@@ -449,7 +476,7 @@ def test_the_instructor_is_told_of_every_bound_refusal_and_tampering(graded):
     hog = outcomes["memory-hog"].incidents
     assert incidents.Incident("gru-cell", "bound", "MEMORY_LIMIT") in hog, hog
     listed = incidents.listing(list(outcomes.values()))
-    for student in [*(e[0] for e in EVASIONS), "memory-hog"]:
+    for student in [*(e[0] for e in EVASIONS + UNSEEN), "memory-hog"]:
         assert student in listed
     assert "rewrites" not in listed
 

@@ -15,7 +15,7 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.checks import core
-from autograder.sealed import remote, screen, trusted
+from autograder.sealed import agent, remote, screen, trusted
 
 
 @pytest.fixture(scope="module")
@@ -331,16 +331,23 @@ def test_a_notebook_that_reaches_into_the_watch_fails_the_watched_exercises(kern
         errors = [o.evalue for o in test.outputs if o.output_type == "error"]
         assert bool(errors) == failed
         assert not errors or "reaches into the grader's watch" in errors[0]
-        assert runner.incidents[0]["kind"] == "tampered"
+        assert [i["kind"] for i in runner.incidents[:1]] == ["tampered"] * failed
 
 
 def test_a_fused_operator_is_known_by_its_name_however_it_is_reached(kernel):
     """torch.ops' builtins (whose own names are blank), torch._VF and the quantized
-    variant are the operator torch.lstm_cell is: the watch knows them all."""
+    variant are the operator torch.lstm_cell is: the watch knows them all; and it
+    sees the operator called by C code (map, functools.partial): in a grading
+    kernel it is a Python stand-in (agent.arm)."""
     client, link = kernel
+    run_in_kernel(client, agent.ARM)  # as a grading kernel starts (execute.py)
     run_in_kernel(
         client,
-        "import torch\n"
+        "import functools\nimport torch\n"
+        "def by_map(x, state, *w):\n"
+        "    return next(map(torch.lstm_cell, [x], [list(state)], *([t] for t in w)))\n"
+        "def by_partial(x, state, *w):\n"
+        "    return functools.partial(torch.lstm_cell, x)(list(state), *w)\n"
         "def by_op(x, state, *w):\n"
         "    return torch.ops.aten.lstm_cell.default._op(x, list(state), *w)\n"
         "def by_vf(x, state, *w):\n"
@@ -351,7 +358,7 @@ def test_a_fused_operator_is_known_by_its_name_however_it_is_reached(kernel):
         "w = (torch.randn(16, 3), torch.randn(16, 4), torch.randn(16),"
         " torch.randn(16))\n"
     )
-    for fn in ("by_op", "by_vf"):
+    for fn in ("by_map", "by_partial", "by_op", "by_vf"):
         test = cell(call + f"{fn}(x, (h, h), *w)")
         runner = trusted.TrustedTests(master(answer("x"), test))
         runner.forbid = {"x": ["torch.lstm_cell"]}

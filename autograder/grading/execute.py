@@ -36,7 +36,7 @@ from autograder import i18n, notebooks
 from autograder.errors import CourseError
 from autograder.grading import incidents
 from autograder.i18n import N_, _
-from autograder.sealed import limits, remote, trusted
+from autograder.sealed import agent, limits, remote, trusted
 from autograder.sealed.limits import OutputLimit
 from autograder.sealed.sandbox import SealedKernelManager
 
@@ -78,9 +78,12 @@ class ResilientExecute(OutputLimit, Execute):
         # The kernel speaks the notebook's language (a Korean edition's "ko").
         kwargs.setdefault("env", {**os.environ, i18n.ENV: i18n.current()})
         # A one-line cell `run x.py` or `sx cmd` would run as a magic: only what
-        # autograder.sealed.screen reads runs (its magics written `%`, `!`).
-        if NO_AUTOMAGIC not in self.extra_arguments:
-            self.extra_arguments = [*self.extra_arguments, NO_AUTOMAGIC]
+        # autograder.sealed.screen reads runs (its magics written `%`, `!`). And
+        # torch's fused operators are Python stand-ins before any cell runs, so
+        # the watch sees them called even from C code (agent.arm).
+        for argument in (NO_AUTOMAGIC, f"--IPKernelApp.exec_lines={agent.ARM}"):
+            if argument not in self.extra_arguments:
+                self.extra_arguments = [*self.extra_arguments, argument]
         super().start_new_kernel(**kwargs)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):

@@ -198,6 +198,34 @@ def operator_name(fn: Any) -> str:
     return name
 
 
+# torch's fused recurrent operators. In a graded kernel they are Python stand-ins
+# from its start (`arm`, before any learner code): a builtin called by C code
+# (map, functools.partial, itertools.starmap) makes no event the profiler sees,
+# a Python function always does.
+FUSED = ("lstm_cell", "lstm", "gru_cell", "gru", "rnn_tanh_cell", "rnn_relu_cell")
+FUSED += ("rnn_tanh", "rnn_relu", *(f"quantized_{name}" for name in FUSED))
+ARM = "__import__('autograder.sealed.agent').sealed.agent.arm()"  # binds no name
+
+
+def _stand_in(original: Any) -> Any:
+    @functools.wraps(original)
+    def stand_in(*args, **kwargs):
+        return original(*args, **kwargs)
+
+    return stand_in
+
+
+_STAND_IN = _stand_in(len).__code__
+
+
+def arm() -> None:
+    """Put a Python stand-in in place of each of torch's fused operators."""
+    for name in FUSED:
+        original = getattr(torch, name, None)
+        if type(original) is types.BuiltinFunctionType:
+            setattr(torch, name, _stand_in(original))
+
+
 @functools.cache
 def aten_builtins(operator: str) -> tuple[int, ...]:
     """The ids of the builtins behind torch.ops.aten.<operator> and its quantized
@@ -258,6 +286,8 @@ class Guard:
         self.found = ""
 
     def _add(self, name: str, obj: Any) -> None:
+        if getattr(obj, "__code__", None) is _STAND_IN:
+            obj = obj.__wrapped__  # see `arm`: the operator stands behind it
         if isinstance(obj, types.ModuleType):  # a package's folder, or its file
             where = getattr(obj, "__path__", [getattr(obj, "__file__", None)])[0]
             if where:
@@ -293,6 +323,11 @@ class Guard:
             code = frame.f_code
             if code in self.allowed:
                 self.inside.append(frame)
+            elif code is _STAND_IN:
+                original = frame.f_locals.get("original")
+                self.found = self.functions.get(id(original), "") or self.builtins.get(
+                    operator_name(original), ""
+                )
             elif code in self.codes:
                 self.found = self.codes[code]
             elif code in _OPERATOR_CALLS:

@@ -153,3 +153,25 @@ EVASIONS = [
 
 # The words every refused exercise's line holds (hatches.REFUSED, in English).
 REFUSED = "is refused: an answer must compute what its exercise implements itself"
+
+# Calls of the fused operator that C code makes for the answer (map,
+# functools.partial): nothing to refuse, but the profiler saw no call of the
+# builtin. In a graded kernel torch's fused operators are Python stand-ins from its
+# start (agent.arm), so the watch sees these: they cost lstm-cell alone.
+UNSEEN = [
+    (
+        "map-over-the-operator",
+        answer(
+            "", f"    h, c = next(map(torch.lstm_cell, *([a] for a in ({ARGS}))))\n"
+        ),
+        "torch.lstm_cell",
+    ),
+    (
+        "partial-of-the-operator",
+        answer(
+            "import functools",
+            f"    h, c = functools.partial(torch.lstm_cell, x)({ARGS[3:]})\n",
+        ),
+        "torch.lstm_cell",
+    ),
+]
