@@ -15,6 +15,9 @@ STATE (the hub's database and secrets), EXCHANGE (nbgrader's exchange root).
 
 import grp
 import os
+import pwd
+
+from jupyterhub.spawner import LocalProcessSpawner
 
 COURSE = "lstm-course"
 STUDENTS = f"nbgrader-{COURSE}"
@@ -67,8 +70,8 @@ def course_groups(authenticator, handler, authentication):
 
 c.Authenticator.post_auth_hook = course_groups
 
-# Each user's own JupyterLab, as their own UID, from the world-readable environment.
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+# Each user's own JupyterLab, as their own UID, from the world-readable environment
+# (LocalProcessSpawner; ClassroomSpawner below).
 c.Spawner.cmd = [os.path.join(BIN, "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
@@ -105,3 +108,43 @@ def instructor_settings(spawner):
 
 
 c.Spawner.pre_spawn_hook = instructor_settings
+
+# cgroup v2 only (v1 needs nothing here): a process may join a cgroup only where it
+# may write their common ancestor, so each instructor's server starts in a subtree
+# of their own under setup.sh's lstm-course/: it runs in `grader`, its grading
+# sandboxes get their cgroups in `lstm-course` beside it (autograder/sealed/bounds.py).
+CGROUPS = "/sys/fs/cgroup/lstm-course"
+
+
+def own_cgroups(name):
+    """As root, in the server's process before it becomes `name`: move it into
+    lstm-course/<name>/grader, the subtree made theirs."""
+    user = pwd.getpwnam(name)
+    mine = os.path.join(CGROUPS, name)
+    for folder in (mine, f"{mine}/grader", f"{mine}/lstm-course"):
+        os.makedirs(folder, exist_ok=True)
+    for folder in (mine, f"{mine}/lstm-course"):
+        with open(f"{folder}/cgroup.subtree_control", "w") as control:
+            control.write("+pids +memory +cpu")
+    for folder, _, files in os.walk(mine):
+        for entry in [folder] + [os.path.join(folder, f) for f in files]:
+            os.chown(entry, user.pw_uid, user.pw_gid)
+    with open(f"{mine}/grader/cgroup.procs", "w") as procs:
+        procs.write(str(os.getpid()))
+
+
+class ClassroomSpawner(LocalProcessSpawner):
+    def make_preexec_fn(self, name):
+        become = super().make_preexec_fn(name)
+        instructor = INSTRUCTORS in {group.name for group in self.user.groups}
+        if not (instructor and os.path.exists(f"{CGROUPS}/cgroup.procs")):
+            return become
+
+        def preexec():
+            own_cgroups(name)
+            become()
+
+        return preexec
+
+
+c.JupyterHub.spawner_class = ClassroomSpawner

@@ -70,4 +70,29 @@ cp "$HERE/roles/instructor/page_config.json" "$PREFIX/roles/instructor/labconfig
 cp "$HERE/roles/instructor/jupyter_server_config.json" \
    "$HERE/roles/instructor/nbgrader_config.py" "$PREFIX/roles/instructor/"
 chmod -R a+rX "$PREFIX"
+
+# Grading sandboxes are bounded by cgroups (autograder/sealed/bounds.py), and the
+# instructors autograde as themselves: their group may make cgroups in lstm-course/
+# at the top of each hierarchy (cgroup v1: pids, memory, cpu; v2: one, whose
+# controllers go on to the cgroups below it, where the hub starts each instructor's
+# server: jupyterhub_config.py). cgroups do not outlive a reboot: `make classroom`
+# runs this again.
+instructors=formgrade-lstm-course
+groupadd -f "$instructors"
+cgroups=/sys/fs/cgroup
+delegate() {  # a folder of cgroups, and its files, writable by the group
+  mkdir -p "$1" && chgrp "$instructors" "$@" && chmod g+w "$@"
+}
+if [ -f "$cgroups/cgroup.subtree_control" ]; then  # cgroup v2
+  controllers="+pids +memory +cpu"
+  { echo "$controllers" > "$cgroups/cgroup.subtree_control" &&
+    delegate "$cgroups/lstm-course" &&
+    echo "$controllers" > "$cgroups/lstm-course/cgroup.subtree_control"; } ||
+    echo "classroom: no cgroup v2 subtree for the instructors: autograde refuses" >&2
+else
+  for controller in pids memory cpu; do
+    [ -w "$cgroups/$controller/cgroup.procs" ] && delegate "$cgroups/$controller/lstm-course" ||
+      echo "classroom: no cgroup $controller subtree for the instructors" >&2
+  done
+fi
 echo "classroom environment ready in $PREFIX"

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from jupyter_client import BlockingKernelClient
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
@@ -127,6 +127,16 @@ class ResilientExecute(OutputLimit, Execute):
             )
             cell.outputs = [died]
             limits.report(cell.outputs, self._bounds_hit([]))  # the OOM killer's?
+            self._renew(index)
+            return cell, self.resources
+        except CellTimeoutError:
+            # A kernel starved by a bound (no thread to send its output with) must
+            # not cost the whole notebook: that cell fails, naming the bound.
+            hit = self._bounds_hit([])
+            if not hit:
+                raise
+            cell.outputs = []
+            limits.report(cell.outputs, hit)
             self._renew(index)
             return cell, self.resources
         hit = self._bounds_hit(cell.get("outputs", []))  # markdown has none

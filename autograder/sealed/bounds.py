@@ -35,9 +35,14 @@ FIX = (
     "grade as root, or delegate a cgroup subtree to this user as classroom/setup.sh "
     "does for instructors"
 )
+V2_FIX = (
+    "gives no pids and memory controllers to cgroups of its own (grade as root, or "
+    "alone in a delegated one: systemd-run --user --scope -p Delegate=yes ...)"
+)
 MOUNTINFO = Path("/proc/self/mountinfo")
 OWN = Path("/proc/self/cgroup")
 PERIOD = 100_000  # µs: the cpu quota's period
+LIVE: set[str] = set()  # this process's cgroups, made and not yet removed
 
 
 def mounts() -> list[tuple[str, str, str, set[str]]]:
@@ -82,14 +87,11 @@ class Place:
 
 
 def writable_parent(candidates: list[Path]) -> Path | None:
-    """The first folder of `candidates` that exists or can be made, and in which
-    this user may make cgroups."""
+    """The first folder of `candidates` in which this user may make cgroups (or
+    that it may make, in a cgroup it may write)."""
     for folder in candidates:
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK | os.X_OK):
+        there = folder if folder.is_dir() else folder.parent
+        if (there / "cgroup.procs").exists() and os.access(there, os.W_OK | os.X_OK):
             return folder
     return None
 
@@ -115,33 +117,40 @@ def v1_place(found: list, own: dict[str, str]) -> Place | str:
 
 def v2_place(point: str, root: str, own: str) -> Place | None:
     """A place under this process's own v2 cgroup, if it has pids and memory and
-    may give them to cgroups below it."""
+    may give them to cgroups below it. A v2 cgroup with processes gives its
+    controllers to none below it: where this grader is alone in its own (under
+    `systemd-run --user --scope -p Delegate=yes`), it moves into a leaf, `grader`,
+    first; its workers, born there, use the place beside it."""
     mine = inside(point, root, own)
-    try:
-        offered = set((mine / "cgroup.controllers").read_text().split())
-    except OSError:
-        return None
-    wanted = [c for c in ("pids", "memory", "cpu") if c in offered]
+    if mine.name == "grader" and (mine.parent / NAME / "cgroup.procs").exists():
+        ready = mine.parent / NAME
+        return Place(2, {"": ready}) if os.access(ready, os.W_OK) else None
+    wanted = [c for c in ("pids", "memory", "cpu") if c in offers(mine)]
     if not {"pids", "memory"} <= set(wanted):
         return None
     enable = " ".join(f"+{c}" for c in wanted)
     try:
         try:
-            (mine / "cgroup.subtree_control").write_text(enable)
-        except OSError as error:  # a cgroup with processes shares nothing (v2):
-            if error.errno != errno.EBUSY:  # move them into a leaf first
-                raise
-            leaf = mine / "grader"
-            leaf.mkdir(exist_ok=True)
-            for pid in (mine / "cgroup.procs").read_text().split():
-                with open(leaf / "cgroup.procs", "w") as procs:
-                    procs.write(pid)
-            (mine / "cgroup.subtree_control").write_text(enable)
+            write(mine / "cgroup.subtree_control", enable)
+        except OSError as error:
+            if error.errno != errno.EBUSY or members(mine) != [os.getpid()]:
+                return None
+            (mine / "grader").mkdir(exist_ok=True)
+            write(mine / "grader" / "cgroup.procs", os.getpid())
+            write(mine / "cgroup.subtree_control", enable)
         (mine / NAME).mkdir(exist_ok=True)
-        (mine / NAME / "cgroup.subtree_control").write_text(enable)
+        write(mine / NAME / "cgroup.subtree_control", enable)
     except OSError:
         return None
     return Place(2, {"": mine / NAME})
+
+
+def offers(folder: Path) -> set[str]:
+    """The controllers a v2 cgroup has to give (none: not there, or v1's)."""
+    try:
+        return set((folder / "cgroup.controllers").read_text().split())
+    except OSError:
+        return set()
 
 
 def find() -> Place | str:
@@ -150,15 +159,17 @@ def find() -> Place | str:
         found, own = mounts(), own_cgroups()
     except (OSError, ValueError) as error:
         return f"cannot bound the sandbox: {error} ({FIX})"
-    for root, point, kind, _ in found:
-        if kind == "cgroup2" and "" in own:
-            place = v2_place(point, root, own[""])
-            if place is not None:
-                return place
+    unified = [(root, point) for root, point, kind, _ in found if kind == "cgroup2"]
+    for root, point in unified:
+        place = v2_place(point, root, own.get("", "/"))
+        if place is not None:
+            return place
     place = v1_place(found, own)
-    if isinstance(place, str):
-        return f"cannot bound the sandbox: {place} ({FIX})"
-    return place
+    if not isinstance(place, str):
+        return place
+    if any(offers(Path(point)) for _, point in unified):  # v2 the one that counts
+        return f"cannot bound the sandbox: this user's cgroup (v2) {V2_FIX}"
+    return f"cannot bound the sandbox: {place} ({FIX})"
 
 
 def write(path: Path, value: object) -> None:
@@ -212,6 +223,7 @@ class Cgroup:
 
     def create(self) -> None:
         sweep(self.place)
+        LIVE.add(self.name)
         for folder in self.folders:
             for attempt in range(3):  # another grader may remove the parent meanwhile
                 try:
@@ -268,27 +280,28 @@ class Cgroup:
 
     def remove(self, wait: float = 10.0) -> None:
         """Kill every process in the cgroup, then remove it (and its parent when
-        that is empty and nested in the grader's own cgroup)."""
+        that is empty and nested in the grader's own cgroup). One whose last
+        processes are slow to go is left to the next `sweep`."""
+        deadline = time.monotonic() + wait
         kill(self.folders, wait)
         for folder in self.folders:
-            deadline = time.monotonic() + wait
-            while True:
+            while folder.exists():
                 try:
                     folder.rmdir()
-                    break
                 except FileNotFoundError:
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise
-                    kill([folder], wait)
+                        break
                     time.sleep(0.02)
+        LIVE.discard(self.name)
         tidy(self.place)
 
 
 def kill(folders: list[Path], wait: float) -> None:
     """SIGKILL every process of `folders` until none is left (a fork bomb's
-    children too: the loop outruns them, bounded as they are)."""
+    children too: the loop outruns them, bounded as they are; v1 lists the dead
+    until they are reaped)."""
     for folder in folders:
         if (folder / "cgroup.kill").exists():
             write(folder / "cgroup.kill", 1)
@@ -302,11 +315,12 @@ def kill(folders: list[Path], wait: float) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.01)
+        time.sleep(0.02)
 
 
 def sweep(place: Place) -> None:
-    """Remove cgroups left by graders that were killed before they could."""
+    """Remove the empty cgroups left by graders that were killed before they
+    could, or by this one when their last processes were slow to go."""
     for parent in place.parents.values():
         try:
             names = [p.name for p in parent.iterdir() if p.is_dir()]
@@ -314,7 +328,9 @@ def sweep(place: Place) -> None:
             continue
         for name in names:
             pid = name.split("-", 1)[0]
-            if pid.isdigit() and not alive(int(pid)) and not members(parent / name):
+            if not pid.isdigit() or name in LIVE or members(parent / name):
+                continue
+            if int(pid) == os.getpid() or not alive(int(pid)):
                 try:
                     (parent / name).rmdir()
                 except OSError:

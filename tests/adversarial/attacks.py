@@ -467,8 +467,11 @@ ATTACKS = [
 
 # ---- taking the grading machine down: each bounded by the sandbox as a whole ------
 # (autograder/sealed/bounds.py). The cell that hits a bound fails with an error
-# naming it (BOUND_HIT), and costs its exercise alone; tests/test_bounds.py grades
-# these again in a class of their own, watching the host.
+# naming it (BOUND_HIT) and costs its exercise alone. Code that starts processes
+# or threads or opens files is also refused before it runs (sealed/screen.py), which
+# costs every exercise judged by calling the notebook's code (CALLED); it runs all
+# the same, and the bounds hold it. torch's own threads are not refused.
+# tests/test_bounds.py grades these again in a class of their own, watching the host.
 
 
 def in_last_call(fn: Callable, *args: object) -> Builder:
@@ -478,6 +481,7 @@ def in_last_call(fn: Callable, *args: object) -> Builder:
 BOUND_HIT = {
     "fork-bomb": "PROCESS_LIMIT",
     "thread-bomb": "PROCESS_LIMIT",
+    "torch-thread-bomb": "PROCESS_LIMIT",
     "disk-filler": "DISK_LIMIT",
     "memory-in-many-processes": "MEMORY_LIMIT",
 }
@@ -487,27 +491,39 @@ BOUNDED = [
         "fork-bomb",
         FILLED,
         in_last_call(payloads.fork_bomb, settings.PROCESS_LIMIT.bit_length()),
-        zeroed=("gru-cell",),
+        zeroed=CALLED,
     ),
     Attack(
         "thread-bomb",
         FILLED,
         in_last_call(payloads.thread_bomb, 2 * settings.PROCESS_LIMIT),
+        zeroed=CALLED,
+    ),
+    Attack(
+        "torch-thread-bomb",
+        FILLED,
+        in_last_call(payloads.torch_thread_bomb, 2 * settings.PROCESS_LIMIT),
         zeroed=("gru-cell",),
     ),
     Attack(
         "disk-filler",
         FILLED,
         in_last_call(payloads.fill_disk, settings.DISK_LIMIT + (64 << 20)),
-        zeroed=("gru-cell",),
+        zeroed=CALLED,
     ),
     Attack(
         "memory-in-many-processes",
         FILLED,
         in_last_call(payloads.hog_memory_together, 6, MEMORY_SHARE),
-        zeroed=("gru-cell",),
+        zeroed=CALLED,
     ),
     # one core's worth of time for three spinning processes: slower, not wrong
-    Attack("cpu-burner", FILLED, in_last_call(payloads.burn_cpu, 3, 3)),
+    Attack("cpu-burner", FILLED, in_last_call(payloads.burn_cpu, 3, 3), zeroed=CALLED),
+    # ... and for four of torch's threads: full marks
+    Attack(
+        "torch-cpu-burner",
+        FILLED,
+        in_last_call(payloads.burn_cpu_with_torch, 4, 300),
+    ),
 ]
 ATTACKS += BOUNDED

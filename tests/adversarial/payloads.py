@@ -471,3 +471,23 @@ def burn_cpu(processes, seconds):
         os._exit(0)
     for pid in children:
         os.waitpid(pid, 0)
+
+
+def torch_thread_bomb(threads):
+    """torch's own thread pool made `threads` wide, then put to work."""
+    import torch
+
+    torch.set_num_threads(threads)
+    x = torch.randn(1000, 1000)
+    for _ in range(3):
+        x = x @ x / 1000
+
+
+def burn_cpu_with_torch(threads, products):
+    """`products` matrix products on `threads` of torch's threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    x = torch.randn(500, 500)
+    for _ in range(products):
+        x = torch.tanh(x @ x)
