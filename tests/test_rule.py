@@ -147,6 +147,7 @@ ORDINARY = {
     "the checks, as the test cells call them": "checks.check_lstm_cell(lstm_cell)",
     "a module shown": "print(torch)\nhelp(torch.nn)",
     "a figure": "fig, ax = plt.subplots()\nax.plot([1, 2])\nplt.show()",
+    "a regular expression": "import re\n\nPATTERN = re.compile(r'weight_(ih|hh)')",
 }
 
 

@@ -452,28 +452,25 @@ def same_tensor(value: torch.Tensor, snap: tuple) -> bool:
 
 
 def call(request: dict) -> dict:
+    """Call the learner's function, then read its result and what it did to its
+    arguments, all of it watched: reading runs learner code too (a tuple's
+    `__iter__`, an object's `__getattr__`)."""
     fn, args, kwargs = request["target"], request["args"], request["kwargs"]
     guard = Guard(request["forbid"], substitutes())
     guard.target(fn)
     sent = mutables((args, kwargs))
     snapshots = [snapshot(v) for v in sent]
     positions = {id(v): i for i, v in enumerate(sent)}
-    with state(request["context"]) as after:
+    reply: dict = {}
+    with state(request["context"]) as after, guard.watching():
         try:
-            with guard.watching():
-                result = fn(*args, **kwargs)
+            reply["value"] = to_data(fn(*args, **kwargs), positions)
         except BaseException as error:  # noqa: BLE001 - the learner's error is data
-            result, raised = None, error
-        else:
-            raised = None
-    reply: dict = {"state": after, "changes": changes(sent, snapshots)}
+            reply = {"raised": (type(error).__name__, str(error)[:2000])}
+        reply["changes"] = changes(sent, snapshots)
     if guard.found:
-        reply["forbidden"] = guard.found
-    elif raised is not None:
-        reply["raised"] = (type(raised).__name__, str(raised)[:2000])
-    else:
-        reply["value"] = to_data(result, positions)
-    return reply
+        reply = {"forbidden": guard.found, "changes": reply["changes"]}
+    return reply | {"state": after}
 
 
 def current_state(_: dict) -> dict:
@@ -529,17 +526,24 @@ def _namespace() -> dict:
 
 
 def serve(request: str) -> str:
-    """One request of the grader, answered as base64 text (see the module doc)."""
+    """One request of the grader, answered as base64 text (see the module doc).
+    What it runs of the learner's code is watched as a call is."""
     message = _Loader(io.BytesIO(base64.b64decode(request))).load()
     op = message["op"]
     if op == "call":
         return encode(call(message))
+    guard = Guard(message.get("forbid", []), substitutes())
+    with guard.watching():
+        reply = answer(op, message)
+    return encode({"forbidden": guard.found} if guard.found else reply)
+
+
+def answer(op: str, message: dict) -> dict:
     try:
-        value = OPERATIONS[op](message)
+        return {"value": to_data(OPERATIONS[op](message), {})}
     except KeyError as error:
         if op == "lookup" and error.args == (message.get("name"),):
-            return encode({"missing": True})
-        return encode({"raised": (type(error).__name__, str(error))})
+            return {"missing": True}
+        return {"raised": (type(error).__name__, str(error))}
     except BaseException as error:  # noqa: BLE001
-        return encode({"raised": (type(error).__name__, str(error))})
-    return encode({"value": to_data(value, {})})
+        return {"raised": (type(error).__name__, str(error))}

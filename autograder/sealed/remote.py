@@ -131,7 +131,7 @@ class Link:
 
     def request(self, op: str, **fields) -> Any:
         buffer = io.BytesIO()
-        _Pickler(buffer).dump({"op": op, **fields})
+        _Pickler(buffer).dump({"op": op, "forbid": self.forbid, **fields})
         payload = base64.b64encode(buffer.getvalue()).decode("ascii")
         agent = "__import__('autograder.sealed.agent').sealed.agent"
         expression = f"{agent}.serve({payload!r})"
@@ -233,6 +233,7 @@ class Link:
     def ask(self, op: str, **fields) -> Any:
         """A request whose reply is one value, or the learner's exception."""
         reply = self.request(op, **fields)
+        refuse(reply)
         if "raised" in reply:
             raise learner_error(*reply["raised"])
         return self.decode(reply.get("value"))
@@ -241,6 +242,7 @@ class Link:
         reply = self.request("lookup", name=name)
         if reply.get("missing"):
             raise NotDefined(name)
+        refuse(reply)
         if "raised" in reply:
             raise learner_error(*reply["raised"])
         value = self.decode(reply["value"])
@@ -275,14 +277,7 @@ class Link:
             torch.set_default_dtype(state["dtype"])
         for original, change in zip(originals, reply["changes"], strict=False):
             copy_back(original, change)
-        if "forbidden" in reply:
-            raise Forbidden(
-                _(
-                    "your code uses {name}, which this exercise asks you to "
-                    "implement yourself: write it with tensor operations"
-                ).format(name=reply["forbidden"]),
-                reply["forbidden"],
-            )
+        refuse(reply)
         if "raised" in reply:
             raise learner_error(*reply["raised"])
         return self.decode(reply.get("value"), originals)
@@ -290,6 +285,19 @@ class Link:
     def forget(self) -> None:
         self.proxies.clear()
         self.request("forget")
+
+
+def refuse(reply: dict) -> None:
+    """Raise `Forbidden` when the learner's code, as the kernel ran it for this
+    reply, used what its exercise asks to implement."""
+    if "forbidden" in reply:
+        raise Forbidden(
+            _(
+                "your code uses {name}, which this exercise asks you to "
+                "implement yourself: write it with tensor operations"
+            ).format(name=reply["forbidden"]),
+            reply["forbidden"],
+        )
 
 
 def sendable(value: Any) -> Any:

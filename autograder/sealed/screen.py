@@ -325,8 +325,8 @@ class Reader(ast.NodeVisitor):
             self.refuse(node, construct, h.MACHINERY)
         elif name in h.FRAMES:
             self.refuse(node, construct, h.MACHINERY)
-        elif name == "compile":
-            self.refuse(node, construct, h.COMPILED)
+        elif name == "compile" and not _dotted(receiver, self.modules):
+            self.refuse(node, construct, h.COMPILED)  # nn.Module.compile; re's is fine
         elif owner and h.member_reason(owner, name):
             self.refuse(node, construct, h.member_reason(owner, name))
 

@@ -6,6 +6,8 @@ now each is refused before it runs: its notebook's watched exercises score 0 wit
 one message naming the construct, the others keep their points.
 
 `EVASIONS`: (name, the answer, the construct the message names, the reason).
+`UNSEEN`: answers in ordinary code the watch did not see call torch.lstm_cell
+(also 18/18 before), which it now sees: (name, the answer, what it calls).
 """
 
 from __future__ import annotations
@@ -175,3 +177,21 @@ UNSEEN = [
         "torch.lstm_cell",
     ),
 ]
+
+# ... and run when the grader reads the answer's result, not when the answer runs:
+# a pair whose items are computed as the grader iterates it. The kernel now reads
+# results (and runs every request of the grader) under the watch too.
+UNSEEN.append(
+    (
+        "lazy-pair",
+        answer(
+            "class Lazy(tuple):\n    def __iter__(self):\n"
+            "        h, c = torch.lstm_cell(*self.args)\n"
+            "        return iter((h, c) if self.batched else (h[0], c[0]))",
+            "    pair = Lazy((None, None))\n"
+            f"    pair.args, pair.batched = ({ARGS}), batched\n"
+            "    return pair\n",
+        ),
+        "torch.lstm_cell",
+    )
+)
