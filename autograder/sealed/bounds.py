@@ -167,7 +167,7 @@ def find() -> Place | str:
     place = v1_place(found, own)
     if not isinstance(place, str):
         return place
-    if any(offers(Path(point)) for _, point in unified):  # v2 the one that counts
+    if any({"pids", "memory"} & offers(Path(point)) for _, point in unified):
         return f"cannot bound the sandbox: this user's cgroup (v2) {V2_FIX}"
     return f"cannot bound the sandbox: {place} ({FIX})"
 
