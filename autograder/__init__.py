@@ -3,6 +3,7 @@
 
     cli, lab, __main__      the `lstm-course` commands and `make lab`
     editions                masters -> releases, both languages, points
+    report                  what a graded class got wrong: page, CSV, JSON
     grading                 a notebook, a class, a cluster; nbgrader and its gradebook
     sealed                  the learner's kernel in its sandbox; the trusted verdict
     checks                  what a learner's test cell calls

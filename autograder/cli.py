@@ -192,6 +192,42 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from autograder.report import build
+
+    where = build.locate(args.workdir, args.db, args.masters)
+    result = build.report(
+        where,
+        args.out or where.workdir / "report",
+        args.lang,
+        args.anonymous,
+        args.ids or None,
+    )
+    with i18n.use(result.lang):
+        rows = [
+            (
+                r["assignment"],
+                r["students"],
+                points(r["median_points"], r["max_points"]),
+            )
+            for r in result.tables["assignments"]
+        ]
+        print(render((_("assignment"), _("students"), _("median")), rows))
+        for problem in result.tables["problems"]:
+            line = " ".join(filter(None, (problem["student"], problem["assignment"])))
+            print(
+                f"lstm-course: {line}{': ' if line else ''}{problem['problem']}",
+                file=sys.stderr,
+            )
+        print(_("report: {path}").format(path=result.html))
+        print(
+            _("tables: {folder} (CSV, and report.json)").format(
+                folder=result.html.parent
+            )
+        )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="lstm-course", description=__doc__.splitlines()[0]
@@ -279,6 +315,45 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--unsealed", action="store_true", help=UNSEALED)
     p.set_defaults(run=cmd_grade)
+
+    p = sub.add_parser(
+        "report",
+        help="what a graded class got wrong: one HTML page, CSV and JSON",
+    )
+    p.add_argument("ids", nargs="*", metavar="ID", help="assignments (default: all)")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="the graded course folder, holding autograded/ (default: .course/ "
+        "here, this folder, or ~/lstm-course on the hub)",
+    )
+    p.add_argument(
+        "--db",
+        default=gradebook.from_env(),
+        help=f"SQLAlchemy URL of the gradebook (default: ${gradebook.ENV}, else "
+        "gradebook.db in --workdir)",
+    )
+    p.add_argument(
+        "--masters",
+        type=Path,
+        help="folder of the masters (default: source/ in --workdir, or solutions/ "
+        "beside it)",
+    )
+    p.add_argument(
+        "--out", type=Path, help="where the report goes (default: report/ in --workdir)"
+    )
+    p.add_argument(
+        "--lang",
+        choices=i18n.LANGUAGES,
+        help="the report's language (default: the notebooks' edition, else the locale)",
+    )
+    p.add_argument(
+        "--anonymous",
+        action="store_true",
+        help="students as numbers, not names (to show the report in class)",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(run=cmd_report)
     return top
 
 
