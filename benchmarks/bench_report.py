@@ -12,6 +12,8 @@ folder graded already (its autograded/ and gradebook.db) instead.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -89,9 +91,14 @@ def main() -> None:
             "--workdir",
             str(workdir),
         ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = sum(
+            getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime")
+        )
         if done.returncode != 0:
             raise SystemExit(f"report failed:\n{done.stderr[-2000:]}")
     submissions = sum(len(p) for p in plan.values())
@@ -99,7 +106,11 @@ def main() -> None:
         f"class: {args.students} students x {len(taken)} assignments = "
         f"{submissions} graded notebooks (built in {built:.0f} s)"
     )
-    print(f"lstm-course report: {elapsed:.1f} s (target <= {TARGET:g} s on 2 cores)")
+    print(
+        f"lstm-course report: {elapsed:.1f} s (target <= {TARGET:g} s on 2 cores; "
+        f"{cpu:.1f} s of CPU; {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

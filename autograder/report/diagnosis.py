@@ -64,14 +64,18 @@ class Diagnosis:
 
 
 @functools.cache
-def _refusal_patterns() -> tuple[re.Pattern, ...]:
-    """The refusals in every language, their fields matching anything."""
+def _refusal_patterns() -> tuple[tuple[str, re.Pattern], ...]:
+    """The refusals in every language, their fields matching anything; each with
+    its longest fixed part, looked for first (a plain search is fast, the
+    pattern's is not)."""
     patterns = []
     for lang in i18n.LANGUAGES:
         with i18n.use(lang):
             for template in REFUSALS:
                 parts = re.split(r"\{[a-z_]+\}", _(template))
-                patterns.append(re.compile(".+?".join(map(_literal, parts))))
+                pieces = [piece for part in parts for piece in i18n.PAIR.split(part)]
+                needle = max(pieces, key=len)
+                patterns.append((needle, re.compile(".+?".join(map(_literal, parts)))))
     return tuple(patterns)
 
 
@@ -87,7 +91,7 @@ def _literal(text: str) -> str:
 
 
 def is_refusal(message: str) -> bool:
-    return any(p.search(message) for p in _refusal_patterns())
+    return any(n in message and p.search(message) for n, p in _refusal_patterns())
 
 
 def _text(value) -> str:

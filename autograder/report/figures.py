@@ -35,16 +35,23 @@ def use_font(lang: str) -> str | None:
     return fonts.use_language(lang)
 
 
-def data_uri(figure: Figure) -> str:
+def new_figure(height: float) -> Figure:
+    """A figure the page's width, laid out once when drawn (a tight bounding box
+    would draw it twice)."""
+    figure = Figure(figsize=(8, height), layout="constrained")
     FigureCanvasAgg(figure)
+    return figure
+
+
+def data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=DPI)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def exercises(rows: list[dict], title: str) -> str:
+def exercises(rows: list[dict]) -> str:
     """One assignment: each exercise's students by result, as stacked bars."""
-    figure = Figure(figsize=(8, 0.45 * len(rows) + 1.2))
+    figure = new_figure(0.45 * len(rows) + 1.3)
     axes = figure.add_subplot()
     labels = [row["exercise"] for row in rows][::-1]
     left = [0] * len(rows)
@@ -57,23 +64,16 @@ def exercises(rows: list[dict], title: str) -> str:
                     x + value / 2, y, str(value), ha="center", va="center", fontsize=8
                 )
         left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_title(title, fontsize=11, loc="left")
     axes.set_xlabel(_("students"))
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(
-        ncols=4,
-        fontsize=8,
-        loc="upper left",
-        bbox_to_anchor=(0, -0.25 if len(rows) < 4 else -0.12),
-        frameon=False,
-    )
+    figure.legend(loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     return data_uri(figure)
 
 
 def scores(by_assignment: dict[str, list[float]]) -> str:
     """Each assignment's scores, in percent of its points, one dot a student."""
     names = list(by_assignment)
-    figure = Figure(figsize=(8, 0.5 * len(names) + 1.2))
+    figure = new_figure(0.5 * len(names) + 1.0)
     axes = figure.add_subplot()
     data = [by_assignment[name] for name in names][::-1]
     axes.boxplot(data, vert=False, widths=0.5, showfliers=False)
@@ -90,7 +90,7 @@ def scores(by_assignment: dict[str, list[float]]) -> str:
 def misconceptions(rows: list[dict], most: int = 12) -> str:
     """The mistakes held by the most students, across the course."""
     top = sorted(rows, key=lambda r: -r["students_count"])[:most][::-1]
-    figure = Figure(figsize=(8, 0.4 * len(top) + 1.0))
+    figure = new_figure(0.4 * len(top) + 0.8)
     axes = figure.add_subplot()
     labels = [r["mistake"] or f"{r['exercise']} ({_(KINDS[r['kind']])})" for r in top]
     labels = [label if len(label) <= 48 else label[:47] + "…" for label in labels]

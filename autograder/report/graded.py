@@ -34,6 +34,7 @@ class Graded:
     # graded test cell -> its error and stderr outputs (what says why it failed)
     outputs: dict[str, list[dict]] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)  # answer cell -> source
+    # answer cell -> the shape of its code (answers with a def, class or loop)
     shapes: dict[str, similar.Shape | None] = field(default_factory=dict)
     incidents: list[incidents.Incident] = field(default_factory=list)
 
@@ -61,7 +62,8 @@ def _cells(nb: dict) -> Graded:
             continue
         if notebooks.is_answer(cell) and grade_id not in graded.answers:
             graded.answers[grade_id] = _source(cell)
-            graded.shapes[grade_id] = similar.shape(graded.answers[grade_id])
+            if similar.LOOKS_LIKE_CODE.search(graded.answers[grade_id]):
+                graded.shapes[grade_id] = similar.shape(graded.answers[grade_id])
         elif meta.get("grade") and grade_id not in graded.outputs:
             outputs = cell.get("outputs", [])
             graded.outputs[grade_id] = [o for o in outputs if _telling(o)]

@@ -103,7 +103,7 @@ def assignment(name: str, tables: dict) -> str:
     rows = [r for r in tables["exercises"] if r["assignment"] == name]
     title = _("{assignment}: results by exercise").format(assignment=name)
     parts = [f'<h2 id="{escape(name)}">{escape(name)}</h2>']
-    parts.append(image(figures.exercises(rows, title), title))
+    parts.append(image(figures.exercises(rows), title))
     header = [
         _("exercise"),
         _("points"),

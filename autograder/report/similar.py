@@ -50,6 +50,10 @@ class Shape:
     is_code: bool  # a function, class or loop (not a value)
 
 
+# A cheap first look: an answer without one of these is no code to compare.
+LOOKS_LIKE_CODE = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class|for|while)\b", re.M)
+
+
 def shape(source: str) -> Shape | None:
     """The shape of an answer's code, or None when it does not parse. One walk
     over its syntax tree, in order: each node's type and fields written out,
