@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -339,11 +340,21 @@ def test_the_page_opens_in_chromium_with_every_figure_drawn(
             "() => [...document.images].map(i => i.complete && i.naturalWidth > 0)"
         )
         page.screenshot(path=str(ARTIFACTS / f"report_{lang}.png"))
-        page.locator(f"[id='{EXTRA}']").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / f"report_{lang}_{EXTRA}.png"))
+        top = page.evaluate(
+            "id => document.getElementById(id).getBoundingClientRect().top", EXTRA
+        )
+        section = {"x": 0, "y": top - 8, "width": 1300, "height": 1500}
+        page.screenshot(
+            path=str(ARTIFACTS / f"report_{lang}_{EXTRA}.png"),
+            full_page=True,
+            clip=section,
+        )
         browser.close()
     assert len(images) == 2 + len(ASSIGNMENTS) and all(images), images
     assert not errors, errors
+    tables = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    for row in tables["misconceptions"]:  # the messages as the students read them
+        assert escape(row["message"]) in html, row
 
 
 def test_on_the_hub_it_finds_the_course_folder_from_home(graded_class, tmp_path):
