@@ -248,6 +248,16 @@ def test_each_evasion_is_refused_first_for_its_construct(
     assert (first.construct, first.reason) == (construct, reason)
 
 
+def test_code_nested_too_deep_to_read_is_refused():
+    """The kernel parses an attribute chain 500 deep; reading it here would pass
+    Python's recursion limit: refused, not read past (nor a crash of grading)."""
+    deep = "y = x" + ".a" * 500 + "\nimport threading"
+    compile(deep, "<cell>", "exec")
+    (first,) = screen.refusals(answering("lstm-cell", deep), master(CELL))
+    assert (first.line, first.reason) == (1, hatches.UNREADABLE)
+    assert first.construct.startswith("y = x.a.a")
+
+
 def test_code_the_master_has_as_it_is_is_not_read():
     """A given definition the master has word for word (04's MyLSTM.weights reads
     attributes by names it builds) passes in its answer cell; the same line in

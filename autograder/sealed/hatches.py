@@ -84,6 +84,9 @@ MODULE_VALUE = N_(
     "would carry it past this check"
 )
 CHECKS = N_("it calls the check helpers only as the test cells do (checks.check_…)")
+UNREADABLE = N_(
+    "code nested deeper than the grader reads is code the grader cannot watch"
+)
 GRADER = N_(
     "code that reaches into the grader's watch on what an answer calls can switch "
     "it off"

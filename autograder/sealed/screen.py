@@ -81,14 +81,19 @@ class Refusal:
 def refusals(nb: NotebookNode, master: NotebookNode) -> list[Refusal]:
     """Every refused construct in the learner's code, in the notebook's order."""
     cells = list(learner_cells(nb, master))
-    theirs = [python(c.source) for c in master.cells if c.cell_type == "code"]
-    theirs = [tree for tree in theirs if tree is not None]
+    theirs = [tree for *_, tree in learner_cells(master, NO_CELLS) if tree]
     masters = {shape(n) for tree in theirs for n in ast.walk(tree) if _defines(n)}
-    modules = aliases(theirs + [tree for _label, _answer, tree in cells])
+    modules = aliases(theirs + [tree for *_, tree in cells if tree is not None])
     found: list[Refusal] = []
-    for label, answer, tree in cells:
+    for label, answer, source, tree in cells:
         reader = Reader(modules, masters)
-        reader.read(tree)
+        try:
+            if tree is None:  # parsed by the kernel, perhaps, but not here
+                raise RecursionError
+            reader.read(tree)
+        except RecursionError:  # nested deeper than this reads: refused unread
+            first = source.strip().splitlines()[0]
+            reader.found = [(ast.Pass(lineno=1), first[:40] + "…", h.UNREADABLE)]
         for node, construct, reason in sorted(reader.found, key=_place):
             line = getattr(node, "lineno", 1)
             refusal = Refusal(label, answer, line, construct[:80], reason)
@@ -102,11 +107,16 @@ def refusals(nb: NotebookNode, master: NotebookNode) -> list[Refusal]:
 
 def python(source: str) -> ast.Module | None:
     """A cell's code as the kernel runs it (magics become `get_ipython()` calls);
-    None when it does not parse: such a cell runs nothing."""
+    None when it does not parse here, nested too deep (RecursionError: the kernel,
+    whose stack is not as deep, may still run it); a SyntaxError (ValueError for a
+    null byte) is raised, as the kernel would: such a cell runs nothing."""
     try:
         return ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
+    except RecursionError:
         return None
+
+
+NO_CELLS = NotebookNode(cells=[])  # against which every cell is the learner's
 
 
 def _key(cell: NotebookNode) -> str:
@@ -115,17 +125,20 @@ def _key(cell: NotebookNode) -> str:
 
 def learner_cells(
     nb: NotebookNode, master: NotebookNode
-) -> Iterator[tuple[str, bool, ast.Module]]:
-    """(label, is an answer, code) of each code cell not as the master has it."""
+) -> Iterator[tuple[str, bool, str, ast.Module | None]]:
+    """(label, is an answer, source, code or None) of each code cell not as the
+    master has it that runs (parses)."""
     theirs = {_key(c): c.source for c in master.cells if c.cell_type == "code"}
     for number, cell in enumerate(nb.cells, 1):
         key = _key(cell)
         if cell.cell_type != "code" or theirs.get(key) == cell.source:
             continue
-        tree = python(cell.source)
-        if tree is not None:
-            answer = notebooks.is_answer(cell)
-            yield (key if answer else str(number)), answer, tree
+        try:
+            tree = python(cell.source)
+        except (SyntaxError, ValueError):
+            continue  # runs nothing
+        answer = notebooks.is_answer(cell)
+        yield (key if answer else str(number)), answer, cell.source, tree
 
 
 def _defines(node: ast.AST) -> bool:
