@@ -225,22 +225,22 @@ def test_both_editions_are_in_the_class(planted, english):
     assert len(tables["submissions"]) == sum(len(w) for w in planted.values())
 
 
-def test_korean_anonymous_report_names_nobody(graded_class, planted, tmp_path):
-    tables = report(
-        "--workdir",
-        str(graded_class),
-        "--out",
-        str(tmp_path),
-        "--lang",
-        "ko",
-        "--anonymous",
-    )
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+@pytest.fixture(scope="module")
+def korean(graded_class, tmp_path_factory) -> tuple[dict, Path]:
+    """The report in Korean, names hidden (to show it in class)."""
+    out = tmp_path_factory.mktemp("report-ko")
+    args = ("--workdir", str(graded_class), "--out", str(out), "--lang", "ko")
+    return report(*args, "--anonymous"), out
+
+
+def test_korean_anonymous_report_names_nobody(planted, korean):
+    tables, out = korean
+    page = (out / "report.html").read_text(encoding="utf-8")
     with i18n.use("ko"):
         title = i18n._("What the class got wrong")
         names = pseudonyms(list(planted))
     assert re.search(r"[가-힣]", title) and title in page and 'lang="ko"' in page
-    for path in tmp_path.iterdir():
+    for path in out.iterdir():
         assert "learner-" not in path.read_text(encoding="utf-8"), path.name
     assert {r["student"] for r in tables["students"]} == set(names.values())
 
@@ -315,14 +315,12 @@ def test_a_corrupt_graded_notebook_is_reported_and_the_rest_analysed(
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
 @pytest.mark.parametrize("lang", ["en", "ko"])
-def test_the_page_opens_in_chromium_with_every_figure_drawn(
-    graded_class, lang, tmp_path
-):
+def test_the_page_opens_in_chromium_with_every_figure_drawn(request, lang):
     from playwright.sync_api import sync_playwright
     from test_browser import CHROMIUM_FLAGS
 
-    report("--workdir", str(graded_class), "--out", str(tmp_path), "--lang", lang)
-    page_file = tmp_path / "report.html"
+    tables, out = request.getfixturevalue({"en": "english", "ko": "korean"}[lang])
+    page_file = out / "report.html"
     html = page_file.read_text(encoding="utf-8")
     assert "http://" not in html and "https://" not in html  # nothing to fetch
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -352,7 +350,6 @@ def test_the_page_opens_in_chromium_with_every_figure_drawn(
         browser.close()
     assert len(images) == 2 + len(ASSIGNMENTS) and all(images), images
     assert not errors, errors
-    tables = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     for row in tables["misconceptions"]:  # the messages as the students read them
         assert escape(row["message"]) in html, row
 

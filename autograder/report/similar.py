@@ -3,11 +3,12 @@
 An answer cell is reduced to the shape of its code: comments, docstrings, layout
 and quotes go (`ast`), and every name the cell binds itself (its functions, their
 arguments, its variables) is renamed by order of first use, so `gates = x @ w.T`
-and `pre = x @ w.T` are the same answer. Names it takes from elsewhere (`torch`,
-the functions the exercise asks for are bound by the cell and renamed too) stay.
-Only answers that are code (a function, a class or a loop, of some size) are
-compared: two students who predict the same number, or the same wrong shape, share
-a thought, not a text. An answer that is the course's own solution is listed apart.
+and `pre = x @ w.T` are the same answer (the function the exercise asks for is
+bound by the cell, so renamed too); names it takes from elsewhere (`torch`, what
+earlier cells define) stay. Only answers that are code (a function, a class or a
+loop, of some size) are compared: two students who predict the same number, or the
+same wrong shape, share a thought, not a text. An answer that is the course's own
+solution is listed apart.
 """
 
 from __future__ import annotations
