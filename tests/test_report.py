@@ -384,3 +384,17 @@ def test_identical_code_is_the_same_shape_whatever_its_names_and_layout():
     assert similar.shape("predicted = (3, 5)") is not None
     assert not similar.shape("predicted = (3, 5)").is_code
     assert similar.shape("def broken(:") is None
+
+
+def test_after_lstm_course_grade_its_workdir_is_the_class(tmp_path):
+    """`lstm-course grade … --workdir W` leaves a class `report --workdir W` reads
+    (here the two notebooks graded for this class), one assignment if asked."""
+    out = tmp_path / "out"
+    workdir = str(report_plan.extra_batch())
+    tables = report(EXTRA, "--workdir", workdir, "--out", str(out), "--lang", "en")
+    assert [r["assignment"] for r in tables["assignments"]] == [EXTRA]
+    assert {r["student"] for r in tables["students"]} == {REFUSER, COPIER}
+    assert {r["student"] for r in tables["incidents"]} == {REFUSER}
+    missing = run_cli("report", "07_training", "--workdir", workdir)
+    assert missing.returncode == 2
+    assert "no graded submissions of 07_training" in one_line_error(missing.stderr)
