@@ -21,7 +21,8 @@ body { font-family: system-ui, "Noto Sans KR", "NanumGothic", sans-serif;
   margin: 2rem auto; max-width: 70rem; padding: 0 1rem; color: #222; }
 h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid #ddd; padding-top: 1rem; }
 h3 { margin-bottom: .3rem; }
-nav a { margin-right: 1rem; } .meta { color: #555; }
+nav a { margin-right: 1rem; white-space: nowrap; display: inline-block; }
+.meta { color: #555; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .92rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .5rem; vertical-align: top;
   text-align: left; }
