@@ -28,12 +28,11 @@ import pytest
 from adversarial import classroom, payloads
 from adversarial.attacks import BOUND_HIT, BOUNDED, CELL, call
 from grading import batches, harness
+from grading.sealed import run_cells
 from jupyter_client.utils import run_sync
-from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import notebooks, settings
 from autograder.grading import course
-from autograder.grading.execute import ResilientExecute
 from autograder.sealed import bounds, sandbox
 from autograder.sealed.limits import bound_hit
 from autograder.sealed.sandbox import SealedKernelManager
@@ -253,7 +252,7 @@ def test_without_a_cpu_controller_each_sandbox_has_a_core_of_its_own(
     parents = {c: p for c, p in place().parents.items() if c in ("pids", "memory")}
     if place().version == 2:
         pytest.skip("cgroup v2 here: its cpu controller is used when offered")
-    monkeypatch.setattr(sandbox, "place", lambda: bounds.Place(1, parents))
+    monkeypatch.setattr(sandbox, "place", lambda: bounds.Place(1, parents, False))
     boxes = [Sandbox(tmp_path), Sandbox(tmp_path)]
     try:
         spinning = burning(boxes[0], 2)
@@ -327,16 +326,7 @@ def test_a_cell_that_hits_a_bound_fails_naming_it_and_costs_nothing_else(
         + "except RuntimeError:\n    print('caught')",
         "print('after threads')",
     ]
-    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3"}
-    step = ResilientExecute(
-        kernel_manager_class=SealedKernelManager,
-        timeout=60,
-        allow_errors=True,
-        trusted_tests=False,
-    )
-    done, _ = step.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
-    outs = [c.outputs for c in done.cells]
+    outs = run_cells(cells, tmp_path, timeout=60)
     errors = [[o for o in out if o.output_type == "error"] for out in outs]
     hits = [[bound_hit(e) for e in found] for found in errors]
     assert hits == [
@@ -534,6 +524,14 @@ def test_the_host_is_as_it_was(watched_class):
     its disk lost no more than the graded files; after it, processes, free disk and
     /dev/shm are what they were."""
     _, watch, before, after = watched_class
+    print(  # seen with pytest -s: what the host went through
+        f"\nprocesses below the grader {before[0]} -> at most {max(watch.processes)} "
+        f"-> {after[0]}; free disk {before[1] >> 20} MiB -> at least "
+        f"{min(watch.free) >> 20} MiB -> {after[1] >> 20} MiB; /dev/shm used "
+        f"{before[2] >> 20} -> {after[2] >> 20} MiB; sandboxes {len(watch.tasks)}, "
+        f"tasks at most {max(watch.tasks.values())}, "
+        f"cpu quotas {set(watch.quotas.values())}"
+    )
     assert watch.tasks and max(watch.tasks.values()) <= settings.PROCESS_LIMIT
     if place().cpu:
         assert set(watch.quotas.values()) == {settings.CPU_LIMIT}

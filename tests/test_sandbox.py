@@ -19,13 +19,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading.sealed import run_cells
 from jupyter_client.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import cli, settings
 from autograder.grading import check, course, options
-from autograder.grading.execute import ResilientExecute
 from autograder.sealed import sandbox
 from autograder.sealed.limits import CUT
 from autograder.sealed.sandbox import SealedKernelManager
@@ -316,23 +316,14 @@ def test_grading_step_in_a_sealed_kernel(host):
         "print('x' * 3_000_000)\nprint('more')\nraise ValueError('still seen')",
         "bytearray(6 << 30)",
     ]
-    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3"}
-    step = ResilientExecute(
-        kernel_manager_class=SealedKernelManager,
-        timeout=5,
-        allow_errors=True,
-        trusted_tests=False,
-    )
-    done, _ = step.preprocess(nb, {"metadata": {"path": str(folder)}})
-    outs = [c.outputs for c in done.cells]
+    outs = run_cells(cells, folder, timeout=5)
     assert outs[1][0].ename == "KernelDied"
     assert outs[2][0].text == "True True\n"  # the replay ran in a fresh scratch
     assert [o.ename for o in outs[3]] == ["KeyboardInterrupt", "CellTimeoutError"]
     assert outs[4][0].text == "True\n"  # the same kernel, after the interrupt
     text = "".join(o.get("text", "") for o in outs[5])
-    assert text.endswith(CUT.format(limit=settings.OUTPUT_LIMIT))
-    assert len(text) == settings.OUTPUT_LIMIT + len(CUT.format(limit=step.output_limit))
+    cut = CUT.format(limit=settings.OUTPUT_LIMIT)
+    assert text.endswith(cut) and len(text) == settings.OUTPUT_LIMIT + len(cut)
     assert outs[5][-1].ename == "ValueError"  # errors are never cut
     assert outs[6][0].evalue == (
         "this cell exceeded the grading kernel's memory limit of 4 GiB "

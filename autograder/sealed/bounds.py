@@ -80,10 +80,7 @@ class Place:
 
     version: int
     parents: dict[str, Path]
-
-    @property
-    def cpu(self) -> bool:
-        return self.version == 2 or "cpu" in self.parents
+    cpu: bool  # whether the cpu controller is among them
 
 
 def writable_parent(candidates: list[Path]) -> Path | None:
@@ -112,7 +109,7 @@ def v1_place(found: list, own: dict[str, str]) -> Place | str:
                 continue
             return f"no cgroup of the {controller} controller is writable here"
         parents[controller] = parent
-    return Place(1, parents)
+    return Place(1, parents, "cpu" in parents)
 
 
 def v2_place(point: str, root: str, own: str) -> Place | None:
@@ -124,7 +121,8 @@ def v2_place(point: str, root: str, own: str) -> Place | None:
     mine = inside(point, root, own)
     if mine.name == "grader" and (mine.parent / NAME / "cgroup.procs").exists():
         ready = mine.parent / NAME
-        return Place(2, {"": ready}) if os.access(ready, os.W_OK) else None
+        cpu = "cpu" in offers(ready)
+        return Place(2, {"": ready}, cpu) if os.access(ready, os.W_OK) else None
     wanted = [c for c in ("pids", "memory", "cpu") if c in offers(mine)]
     if not {"pids", "memory"} <= set(wanted):
         return None
@@ -142,7 +140,7 @@ def v2_place(point: str, root: str, own: str) -> Place | None:
         write(mine / NAME / "cgroup.subtree_control", enable)
     except OSError:
         return None
-    return Place(2, {"": mine / NAME})
+    return Place(2, {"": mine / NAME}, "cpu" in wanted)
 
 
 def offers(folder: Path) -> set[str]:
@@ -233,7 +231,11 @@ class Cgroup:
                 except FileNotFoundError:
                     if attempt == 2:
                         raise
-        self.limit()
+        try:
+            self.limit()
+        except OSError:
+            self.remove()
+            raise
 
     def limit(self) -> None:
         pids, memory, cpu = (self.folder(c) for c in ("pids", "memory", "cpu"))

@@ -106,6 +106,8 @@ def report(outputs: list, bounds: list[str]) -> None:
     """The cell's last error names each of `bounds`; a cell without an error gets
     one (the cell that hit a bound fails, whatever its code caught)."""
     errors = [o for o in outputs if o.get("output_type") == "error"]
+    if not bounds:
+        return
     if not errors:
         evalue = ": ".join(message(bound) for bound in bounds)
         outputs.append(
