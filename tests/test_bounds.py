@@ -308,6 +308,21 @@ def test_the_real_defaults_bound_a_sandbox(tmp_path):
         box.close()
 
 
+def test_what_a_killed_grader_left_is_swept(small, tmp_path):
+    """A grader killed outright leaves its cgroups and its private folder (in
+    /dev/shm: memory until the next boot); the next sandbox made removes them."""
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True)
+    pid = dead.stdout.strip()
+    left = Path(sandbox.private_root() or tempfile.gettempdir(), f"lstm-sealed-{pid}-x")
+    left.mkdir()
+    stale = bounds.Cgroup(place(), f"{pid}-0123abcd")
+    for folder in stale.folders:
+        folder.mkdir(parents=True)
+    box = Sandbox(tmp_path)
+    box.close()
+    assert not left.exists() and gone(stale)
+
+
 # ---- a graded notebook: the cell that hits a bound, and no other -------------------
 
 

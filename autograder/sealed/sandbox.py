@@ -246,6 +246,19 @@ def private_root() -> str | None:
     return "/dev/shm" if ok else None
 
 
+def sweep_private(root: Path) -> None:
+    """Remove the private folders of this user's graders that were killed before
+    they could (in /dev/shm they would hold memory until the next boot)."""
+    for folder in root.glob("lstm-sealed-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            mine = folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not bounds.alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class SealedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernels run sealed in bubblewrap, bounded by a
     cgroup of their own, over ZMQ ipc sockets in a private folder. Each start
@@ -261,7 +274,9 @@ class SealedKernelManager(AsyncKernelManager):
     def _prepare(self) -> None:
         if self._private is not None:
             return
-        folder = tempfile.mkdtemp(prefix="lstm-sealed-", dir=private_root())
+        root = private_root()
+        sweep_private(Path(root or tempfile.gettempdir()))
+        folder = tempfile.mkdtemp(prefix=f"lstm-sealed-{os.getpid()}-", dir=root)
         self._private = Path(folder).resolve()
         ipc = self._private / "ipc"
         ipc.mkdir()
