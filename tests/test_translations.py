@@ -411,8 +411,10 @@ def test_a_notebook_speaks_its_edition_and_draws_it_whatever_runs_it(
     """The setup cell, a figure, and an exercise with its visible test, cut from
     06's master in each edition: the ✓ is in the notebook's language, and the
     Korean figure has every glyph (matplotlib warns on stderr of a missing one)."""
+    # MPLBACKEND too: the in-process harness sets Agg, under which nothing is drawn
     for name in ("JPY_SESSION_NAME", i18n.ENV, "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
     assignment = "06_backprop_through_lstm"
     master = (
