@@ -28,14 +28,12 @@ import pytest
 from adversarial import classroom, payloads
 from adversarial.attacks import BOUND_HIT, BOUNDED, CELL, call
 from grading import batches, harness
-from grading.sealed import run_cells
-from jupyter_client.utils import run_sync
+from grading.sealed import SealedKernel, run_cells
 
 from autograder import notebooks, settings
 from autograder.grading import course
 from autograder.sealed import bounds, sandbox
 from autograder.sealed.limits import bound_hit
-from autograder.sealed.sandbox import SealedKernelManager
 
 ROOT = course.ROOT
 MiB = 1 << 20
@@ -50,34 +48,18 @@ def place() -> bounds.Place:
     return where
 
 
-class Sandbox:
-    """A sealed kernel and its client; `run` returns (status, what it printed and
+class Sandbox(SealedKernel):
+    """A sealed kernel with its cgroup; `run` returns (status, what it printed and
     raised)."""
 
     def __init__(self, cwd: Path):
-        self.km = SealedKernelManager(kernel_name="python3")
-        run_sync(self.km.start_kernel)(cwd=str(cwd))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=120)
+        super().__init__(cwd)
         self.cgroup = self.km._cgroup
         assert self.cgroup is not None
-        self.closed = False
 
     def run(self, code: str, timeout: float = 120) -> tuple[str, str]:
-        said = []
-
-        def hook(msg):
-            content = msg["content"]
-            if msg["msg_type"] == "stream":
-                said.append(content["text"])
-            if msg["msg_type"] == "error":
-                said.append(f"{content['ename']}: {content['evalue']}")
-
-        reply = run_sync(self.kc.execute_interactive)(
-            textwrap.dedent(code), output_hook=hook, timeout=timeout
-        )
-        return reply["content"]["status"], "".join(said)
+        status, said = self.execute(code, timeout)
+        return status, "".join(s if isinstance(s, str) else ": ".join(s) for s in said)
 
     def tasks(self) -> int:
         """The sandbox's processes and threads, as its cgroup counts them."""
@@ -87,12 +69,6 @@ class Sandbox:
         """Bytes charged to the sandbox's memory cgroup (or its peak)."""
         name = v2 if self.cgroup.place.version == 2 else v1
         return int((self.cgroup.folder("memory") / f"memory.{name}").read_text())
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.kc.stop_channels()
-            run_sync(self.km.shutdown_kernel)()
 
 
 @pytest.fixture

@@ -12,15 +12,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading.sealed import run_cells
-from jupyter_client.utils import run_sync
+from grading.sealed import SealedKernel, run_cells
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -28,7 +26,6 @@ from autograder import cli, settings
 from autograder.grading import check, course, options
 from autograder.sealed import sandbox
 from autograder.sealed.limits import CUT
-from autograder.sealed.sandbox import SealedKernelManager
 
 sandbox_readable = sandbox.readable
 
@@ -36,34 +33,14 @@ ROOT = course.ROOT
 FIXTURE_MASTERS = Path(__file__).parent / "fixtures" / "course"
 
 
-class Kernel:
-    """A sealed kernel and its client; `run` returns what the code printed."""
-
-    def __init__(self, cwd: Path):
-        self.km = SealedKernelManager(kernel_name="python3")
-        run_sync(self.km.start_kernel)(cwd=str(cwd))
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=120)
+class Kernel(SealedKernel):
+    """A sealed kernel; `run` returns what the code printed, read as JSON."""
 
     def run(self, code: str):
-        printed = []
-
-        def hook(msg):
-            if msg["msg_type"] == "stream":
-                printed.append(msg["content"]["text"])
-            if msg["msg_type"] == "error":
-                printed.append(msg["content"]["ename"])
-
-        reply = run_sync(self.kc.execute_interactive)(
-            textwrap.dedent(code), output_hook=hook, timeout=120
-        )
-        assert reply["content"]["status"] == "ok", printed
+        status, said = self.execute(code)
+        printed = [s if isinstance(s, str) else s[0] for s in said]
+        assert status == "ok", printed
         return json.loads("".join(printed)) if printed else None
-
-    def close(self) -> None:
-        self.kc.stop_channels()
-        run_sync(self.km.shutdown_kernel)()
 
 
 PROBE = """

@@ -1,10 +1,13 @@
-"""Code cells run through the grading step in a sealed kernel, as nbgrader runs a
-notebook's cells (without trusted test cells): what each cell left behind."""
+"""Sealed kernels for tests: one started and spoken to directly (`SealedKernel`),
+or code cells run through the grading step, as nbgrader runs a notebook's cells
+(without trusted test cells): what each cell left behind (`run_cells`)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
+from jupyter_client.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.grading.execute import ResilientExecute
@@ -24,3 +27,38 @@ def run_cells(cells: list[str], folder: Path, timeout: int) -> list[list]:
     )
     done, _ = step.preprocess(nb, {"metadata": {"path": str(folder)}})
     return [cell.outputs for cell in done.cells]
+
+
+class SealedKernel:
+    """A sealed kernel started in `cwd`, and its client."""
+
+    def __init__(self, cwd: Path):
+        self.km = SealedKernelManager(kernel_name="python3")
+        run_sync(self.km.start_kernel)(cwd=str(cwd))
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=120)
+        self.closed = False
+
+    def execute(self, code: str, timeout: float = 120) -> tuple[str, list]:
+        """The reply's status, and in order what the code printed (strings) and
+        raised ((name, message) pairs)."""
+        said: list = []
+
+        def hook(msg):
+            content = msg["content"]
+            if msg["msg_type"] == "stream":
+                said.append(content["text"])
+            if msg["msg_type"] == "error":
+                said.append((content["ename"], content["evalue"]))
+
+        reply = run_sync(self.kc.execute_interactive)(
+            textwrap.dedent(code), output_hook=hook, timeout=timeout
+        )
+        return reply["content"]["status"], said
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.kc.stop_channels()
+            run_sync(self.km.shutdown_kernel)()
