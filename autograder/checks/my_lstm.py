@@ -249,7 +249,7 @@ def _diagnose_one_layer(MyLSTM, config: Config, seed: int) -> core.Diagnosis:
 def check_my_lstm(MyLSTM, configs: list[dict] | None = None, seed: int = 0) -> None:
     """Load nn.LSTM's state_dict into MyLSTM and compare forward results, for each
     configuration (dicts of nn.LSTM's arguments and `input_shape`; the visible
-    test's six by default), with the reference `state_dict_shapes` and
+    test's seven by default), with the reference `state_dict_shapes` and
     `lstm_step` in place of the learner's."""
     configs = _configs(configs, MY_LSTM_VISIBLE)
     substitutes = {
