@@ -190,7 +190,7 @@ def _call_make_batch(make_batch: Callable, sequences: list[torch.Tensor]):
         ("enforce_sorted", _("the lengths are not sorted: pass enforce_sorted=False "
          "so pack_padded_sequence sorts them and remembers the order"), "unsorted"),
         (("batch_size", "batch_first"), _(_LAYOUT), "layout"),
-        ("", _("see the hints above the cell")),
+        ("", _("see the hints below the test cells")),
     )  # fmt: skip
     with core.explain(*rules):
         result = core.call("make_batch", make_batch, list(sequences))
