@@ -50,7 +50,15 @@ def check_forget_bias(
         f"num_layers={num_layers}, bidirectional={bidirectional}), {value})"
     )
     before = copy.deepcopy(lstm.state_dict())
-    returned = core.call("init_forget_bias", init_forget_bias, lstm, value)
+    no_grad = (
+        "requires grad",
+        _(
+            "a parameter tracks its gradient, so autograd refuses to change it in "
+            "place: make the assignments inside `with torch.no_grad():`"
+        ),
+    )
+    with core.explain(no_grad):
+        returned = core.call("init_forget_bias", init_forget_bias, lstm, value)
     params = dict(lstm.named_parameters())
     if set(params) != set(before):
         core.fail(

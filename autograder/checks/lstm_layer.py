@@ -188,9 +188,10 @@ def check_lstm_layer(
         for case, xc, st, bf in cases:
             expected = reference_lstm_layer(xc, params, st, bf)
             try:
-                got = core.call(
-                    "lstm_layer", lstm_layer, xc, params, st, batch_first=bf
-                )
+                with core.explain(("", _case_hint(case, bf, st))):
+                    got = core.call(
+                        "lstm_layer", lstm_layer, xc, params, st, batch_first=bf
+                    )
                 _compare_layer(got, expected, xc, params, st, bf, case)
             except core.CheckFailed as error:
                 if st is None:  # the given-state cases passed: the default is wrong
@@ -204,6 +205,18 @@ def check_lstm_layer(
             "with and without a state"
         ).format(L=L, N=N, input_size=input_size, hidden_size=hidden_size)
     )
+
+
+def _case_hint(case: str, batch_first: bool, state) -> str:
+    """Which of the four calls raised; for the batch-first call with a state, the
+    time-major one before it passed, so its likely cause."""
+    if batch_first and state is not None:
+        return _(
+            "the error came in the case ({case}), after the time-major case had "
+            "passed: with batch_first=True, x is (N, L, H_in), so make it "
+            "time-major before the loop"
+        ).format(case=case)
+    return _("the error came in the case ({case})").format(case=case)
 
 
 def _zero_state_hint(N: int, hidden_size: int) -> str:

@@ -407,6 +407,16 @@ def check_jacobian_norm(
                 ).format(where=where),
                 "frobenius-norm",
             )
+        radius = float(torch.linalg.eigvals(jacobian).abs().max())
+        if math.isclose(value, radius, rel_tol=1e-9):
+            core.fail(
+                _(
+                    "this is the spectral radius {where}, the largest |eigenvalue|: "
+                    "the question asks for the spectral norm, the largest singular "
+                    "value (torch.linalg.matrix_norm with ord=2; §2 tells them apart)"
+                ).format(where=where),
+                "spectral-radius",
+            )
         if math.isclose(value, float(jacobian.sum(0).norm()), rel_tol=1e-9):
             core.fail(
                 _(
