@@ -11,3 +11,11 @@
     i18n, fonts, table      the learner's language, its font, terminal tables
     settings, errors        plain values and the course's one error type
 """
+
+import sys
+
+# jsonschema (nbformat's validator) imports rfc3987_syntax where it is installed
+# (jupyter-events requires it), and that builds a Lark grammar on import: over a
+# second of every command. It checks only the "iri" formats, which no notebook
+# schema uses, so the course's processes go without it.
+sys.modules.setdefault("rfc3987_syntax", None)

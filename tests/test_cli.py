@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -132,6 +133,31 @@ def test_check_kernel_death_still_grades_the_rest(batch, capsys):
         "test-squash": 0,
         "test-squash-hidden": 0,
     }
+
+
+def test_check_whose_master_imports_fail_says_so_and_leaves_no_kernel(
+    batch, capsys, tmp_path
+):
+    """The grader imports the master's modules while the learner's kernel boots:
+    when one is missing, check says which, and that kernel is gone."""
+    masters = tmp_path / "masters"
+    shutil.copytree(FIXTURE_MASTERS / FIXTURE, masters / FIXTURE)
+    master_path = masters / FIXTURE / f"{FIXTURE}.ipynb"
+    master = nbformat.read(master_path, as_version=4)
+    master.cells.insert(1, nbformat.v4.new_code_cell("import fixture_helpers_gone"))
+    nbformat.write(master, master_path)
+    args = ["--masters", str(masters), "--timeout", str(FIXTURE_TIMEOUT)]
+    code = main(["check", str(submitted(batch, "filled")), "--json", *args])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "the master's imports fail in the grader" in report["problem"]
+    assert "fixture_helpers_gone" in report["problem"]
+    assert report["score"] == 0
+    children = subprocess.run(
+        ["pgrep", "-a", "-P", str(os.getpid())], capture_output=True, text=True
+    ).stdout.splitlines()
+    kernels = [line for line in children if "bwrap" in line or "kernel" in line]
+    assert kernels == [], f"kernels left behind: {kernels}"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ from jupyter_client import KernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.checks import core
-from autograder.sealed import agent, remote, screen, trusted
+from autograder.grading import execute
+from autograder.sealed import remote, screen, trusted
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +342,7 @@ def test_a_fused_operator_is_known_by_its_name_however_it_is_reached(kernel):
     kernel it is a Python stand-in (agent.arm); and called as the kernel reads
     the result for the grader (a tuple's own `__iter__`)."""
     client, link = kernel
-    run_in_kernel(client, agent.ARM)  # as a grading kernel starts (execute.py)
+    run_in_kernel(client, execute.ARM)  # as a grading kernel starts
     run_in_kernel(
         client,
         "import functools\nimport torch\n"

@@ -213,12 +213,20 @@ def run(result: dict, what: str) -> None:
 
 
 def failure_line(result: dict) -> str:
-    """The most telling line of a failed nbgrader call's log."""
+    """The most telling line of a failed nbgrader call's log: the course's own
+    error where one stopped it, else nbgrader's first specific one."""
     log = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    ours = [
+        line.split(f"{CourseError.__name__}: ", 1)[1].strip()
+        for line in log.splitlines()
+        if f"{CourseError.__name__}: " in line
+    ]
     errors = [
         line.removeprefix("[ERROR] ").strip()
         for line in log.splitlines()
         if line.startswith("[ERROR]") and "Traceback" not in line
     ]
-    telling = [e for e in errors if not e.startswith("There was an error")]
-    return (telling or errors or ["nbgrader failed (run with --debug for the log)"])[0]
+    generic = ("There was an error", "Please see the")
+    telling = [e for e in errors if not e.startswith(generic)]
+    fallback = "nbgrader failed (run with --debug for the log)"
+    return (ours or telling or errors or [fallback])[0]

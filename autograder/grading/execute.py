@@ -13,6 +13,10 @@ again without keeping their outputs, and grading goes on with the cells below. A
 cell that hits a bound of its sealed sandbox (processes, memory, disk:
 `autograder.sealed.bounds`) fails the same way, with an error naming the bound, and
 the sandbox is renewed, so the cells below start from a clean one.
+
+The grader's own torch, `lstm_ref` and checks (`trusted`) are imported only once the
+learner's kernel has been launched, so they load while it boots on another core:
+`check` gives feedback sooner.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jupyter_client import BlockingKernelClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -36,11 +41,17 @@ from autograder import i18n, notebooks
 from autograder.errors import CourseError
 from autograder.grading import incidents
 from autograder.i18n import N_, _
-from autograder.sealed import agent, limits, remote, trusted
+from autograder.sealed import limits
 from autograder.sealed.limits import OutputLimit
 from autograder.sealed.sandbox import SealedKernelManager
 
+if TYPE_CHECKING:
+    from autograder.sealed import remote, trusted
+
 NO_AUTOMAGIC = "--InteractiveShell.automagic=False"
+# The kernel's first line: torch's fused operators become Python stand-ins
+# (autograder.sealed.agent.arm), so the watch sees them called even from C code.
+ARM = "__import__('autograder.sealed.agent').sealed.agent.arm()"  # binds no name
 KERNEL_DIED = N_(
     "the kernel died while running this cell (os._exit, sys.exit from a thread, "
     "a crash or too much memory); it was restarted and grading went on below"
@@ -79,12 +90,18 @@ class ResilientExecute(OutputLimit, Execute):
         kwargs.setdefault("env", {**os.environ, i18n.ENV: i18n.current()})
         # A one-line cell `run x.py` or `sx cmd` would run as a magic: only what
         # autograder.sealed.screen reads runs (its magics written `%`, `!`). And
-        # torch's fused operators are Python stand-ins before any cell runs, so
-        # the watch sees them called even from C code (agent.arm).
-        for argument in (NO_AUTOMAGIC, f"--IPKernelApp.exec_lines={agent.ARM}"):
+        # torch's fused operators are Python stand-ins before any cell runs (ARM).
+        for argument in (NO_AUTOMAGIC, f"--IPKernelApp.exec_lines={ARM}"):
             if argument not in self.extra_arguments:
                 self.extra_arguments = [*self.extra_arguments, argument]
         super().start_new_kernel(**kwargs)
+        if self.trusted_tests and self._tests is None:
+            try:  # while the kernel boots; before any cell runs
+                self._tests = self.trusted_runner(self.resources)
+                self._tests.read(self.nb)  # the rule's static half
+            except BaseException:
+                self._cleanup_kernel()
+                raise
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         with i18n.use(i18n.of_notebook(nb)):  # feedback in the notebook's language
@@ -93,9 +110,7 @@ class ResilientExecute(OutputLimit, Execute):
     def _preprocess(self, nb: NotebookNode, resources=None, km=None):
         self._killers: set[int] = set()
         self._link: remote.Link | None = None
-        self._tests = self.trusted_runner(resources) if self.trusted_tests else None
-        if self._tests is not None:
-            self._tests.read(nb)  # the rule's static half, before any cell runs
+        self._tests: trusted.TrustedTests | None = None  # made by start_new_kernel
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
@@ -105,6 +120,8 @@ class ResilientExecute(OutputLimit, Execute):
 
     def trusted_runner(self, resources) -> trusted.TrustedTests:
         """The runner of this notebook's test cells, from its master."""
+        from autograder.sealed import trusted
+
         ids = (resources or {}).get("nbgrader", {})
         assignment, notebook = ids.get("assignment"), ids.get("notebook")
         if not assignment:
@@ -120,7 +137,7 @@ class ResilientExecute(OutputLimit, Execute):
                 cell = self._run_trusted(cell, index)
             else:
                 cell, _resources = super().preprocess_cell(cell, resources, index)
-        except (DeadKernelError, remote.KernelGone):
+        except DeadKernelError:  # remote.KernelGone too
             self.log.warning("Kernel died in cell %d; restarting it", index)
             died = new_output(
                 "error", ename="KernelDied", evalue=_(KERNEL_DIED), traceback=[]
@@ -165,7 +182,7 @@ class ResilientExecute(OutputLimit, Execute):
     def _run_trusted(self, cell: NotebookNode, index: int) -> NotebookNode:
         link, timeout = self.link(), self._get_timeout(cell) or float("inf")
         link.deadline = time.monotonic() + timeout
-        link.run(trusted.import_lines(cell.source))  # the kernel's names as before
+        link.run(self._tests.import_lines(cell.source))  # the kernel's names as before
         self._tests.run(cell, link, timeout)
         if isinstance(self.km, SealedKernelManager):
             for output in cell.outputs:
@@ -176,6 +193,8 @@ class ResilientExecute(OutputLimit, Execute):
     # ---- the line to the kernel ----
 
     def link(self) -> remote.Link:
+        from autograder.sealed import remote
+
         if self._link is None:
             client = BlockingKernelClient(context=remote.bounded_context())
             client.load_connection_info(self.km.get_connection_info())
@@ -214,11 +233,11 @@ class ResilientExecute(OutputLimit, Execute):
                 if self._tests is not None and is_test(cell):
                     link = self.link()
                     link.deadline = time.monotonic() + (self.timeout or 60)
-                    link.run(trusted.import_lines(cell.source))
+                    link.run(self._tests.import_lines(cell.source))
                 else:
                     self.execute_cell(copy.deepcopy(cell), index, store_history=False)
                     self.nb.cells[index] = cell
-            except (DeadKernelError, remote.KernelGone):
+            except DeadKernelError:  # remote.KernelGone too
                 self._restart_kernel()
             except CellTimeoutError:  # its output late on a busy machine: kept as
                 pass  # recorded, and the cells below are run again all the same

@@ -199,12 +199,11 @@ def operator_name(fn: Any) -> str:
 
 
 # torch's fused recurrent operators. In a graded kernel they are Python stand-ins
-# from its start (`arm`, before any learner code): a builtin called by C code
-# (map, functools.partial, itertools.starmap) makes no event the profiler sees,
-# a Python function always does.
+# from its start (`arm`, run as its first line: ARM in grading/execute.py): a
+# builtin called by C code (map, functools.partial, itertools.starmap) makes no
+# event the profiler sees, a Python function always does.
 FUSED = ("lstm_cell", "lstm", "gru_cell", "gru", "rnn_tanh_cell", "rnn_relu_cell")
 FUSED += ("rnn_tanh", "rnn_relu", *(f"quantized_{name}" for name in FUSED))
-ARM = "__import__('autograder.sealed.agent').sealed.agent.arm()"  # binds no name
 
 
 def _stand_in(original: Any) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 import zmq
+from nbclient.exceptions import DeadKernelError
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
@@ -58,8 +59,9 @@ class KernelTimeout(Exception):
     """The learner's kernel did not answer within the cell's time limit."""
 
 
-class KernelGone(Exception):
-    """The learner's kernel died while answering."""
+class KernelGone(DeadKernelError):
+    """The learner's kernel died while answering (nbclient's kind: the grader
+    restarts it the same way)."""
 
 
 class Forbidden(CheckFailed):

@@ -21,6 +21,7 @@ kernel: the PID namespace dies with it, the cgroup's processes are killed, and
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import shutil
 import signal
@@ -32,8 +33,6 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-import autograder
-import lstm_ref
 from autograder import settings
 from autograder.sealed import bounds
 
@@ -70,6 +69,17 @@ SEED_HOME = ["/bin/sh", "-c", f'cp -RPp {SEED}/. {HOME} 2>/dev/null; exec "$@"',
 SEAL = ["--remount-ro", "/"]
 
 
+def package_folder(name: str) -> Path:
+    """Where the course package `name` lives, found without importing it (lstm_ref
+    would import torch, which the grader loads only once a kernel is starting)."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin is not None, name
+    return Path(spec.origin).resolve().parent
+
+
+COURSE_PACKAGES = ("autograder", "lstm_ref")  # the public ones, bound read-only
+
+
 class SandboxUnavailable(RuntimeError):
     """bwrap is missing or refused here; the message is one line."""
 
@@ -95,7 +105,7 @@ def readable() -> list[str]:
         Path(p).resolve()
         for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
     }
-    paths |= {Path(m.__file__).resolve().parent for m in (autograder, lstm_ref)}
+    paths |= {package_folder(name) for name in COURSE_PACKAGES}
     outer = sorted(p for p in paths if not any(q in p.parents for q in paths))
     binds = [(p, p) for p in outer]
     # An environment reached through a symlink (a copied course's .venv) is also
@@ -108,8 +118,7 @@ def readable() -> list[str]:
 
 def course_roots() -> list[str]:
     """The folders holding the grader's own `autograder` and `lstm_ref`."""
-    packages = (autograder, lstm_ref)
-    return sorted({str(Path(m.__file__).resolve().parent.parent) for m in packages})
+    return sorted({str(package_folder(name).parent) for name in COURSE_PACKAGES})
 
 
 def devices() -> list[str]:
@@ -216,7 +225,7 @@ def copy_folder(source: Path, scratch: Path) -> None:
     """The notebook's folder, without notebooks (a graded notebook holds its
     hidden tests); symlinks stay links, so they cannot point out of the sandbox.
     Never the course itself, should a kernel be started from its root."""
-    course_root = Path(autograder.__file__).resolve().parents[1]
+    course_root = package_folder("autograder").parent
     if source == course_root or source in course_root.parents:
         return
     shutil.copytree(

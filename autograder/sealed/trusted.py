@@ -64,11 +64,6 @@ def grader_tools(master: NotebookNode, folder: Path | None) -> dict:
     return tools
 
 
-def import_lines(source: str) -> str:
-    """A cell's top-level imports, to run in the learner's kernel too."""
-    return "\n".join(ast.unparse(node) for node in imports(source))
-
-
 def imports(source: str) -> list[ast.stmt]:
     try:
         tree = ast.parse(
@@ -187,6 +182,11 @@ class TrustedTests:
         self.names: dict = {}  # what earlier test cells assigned
         self.refused: list[screen.Refusal] = []  # see `read`
         self.incidents: list[dict] = []  # see `incident`
+
+    @staticmethod
+    def import_lines(source: str) -> str:
+        """A test cell's top-level imports, to run in the learner's kernel too."""
+        return "\n".join(ast.unparse(node) for node in imports(source))
 
     def read(self, nb: NotebookNode) -> None:
         """Read the learner's code before it runs (autograder.sealed.screen): while
