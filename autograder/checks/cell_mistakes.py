@@ -187,6 +187,15 @@ CELL_MISTAKES: list[CellMistake] = [
         update=lambda i, f, g, o, c: i * c + f * g,
     ),
     CellMistake(
+        "coupled-gates",
+        N_(
+            "the update writes (1 - f) ⊙ g, tying the input gate to the forget gate "
+            "as the GRU's z does: the LSTM's input gate i is a gate of its own — "
+            "{update}"
+        ),
+        update=lambda i, f, g, o, c: f * c + (1 - f) * g,
+    ),
+    CellMistake(
         "g-squashed-twice",
         N_("g is squashed twice: lstm_gates already applies tanh to g — {update}"),
         update=lambda i, f, g, o, c: f * c + i * torch.tanh(g),
