@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import os
 import shutil
 import tempfile
@@ -78,16 +77,7 @@ def connect(address: str):
 @functools.cache
 def fingerprint(masters: Path) -> str:
     """A digest of the masters and the autograder package (what grading reads)."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]  # autograder/
-    for root in (Path(masters), package):
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and not {"__pycache__", ".ipynb_checkpoints"} & set(
-                path.parts
-            ):
-                digest.update(str(path.relative_to(root)).encode() + b"\0")
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return course.digest(masters, course.PACKAGE)
 
 
 def job(masters: Path, timeout: int, sealed: bool = True) -> Job:

@@ -3,13 +3,16 @@
 A `TempCourse` is a real nbgrader course in a temporary folder, with its own
 gradebook: `check` grades one learner's notebook in one, and each `grade --jobs`
 worker grades its share of the students in its own (sqlite is not safe to share
-between processes, nbgrader #174).
+between processes, nbgrader #174). nbgrader generates an assignment into such a
+course once per master: later courses start from a copy (`GENERATED`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -38,10 +41,19 @@ def alembic_head() -> str:
 
 nbgrader.api.get_alembic_version = functools.cache(alembic_head)
 
-ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
+ROOT = PACKAGE.parent
 MASTERS = ROOT / "solutions"
 RELEASE = ROOT / "notebooks"
 WORK = ROOT / ".course"
+# Generated assignments (gradebook and release) kept for the next private course, in
+# this user's cache folder, by `generation`: the KEPT most recently used.
+GENERATED = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "lstm-course"
+    / "generated"
+)
+KEPT = 32
 COURSE_ID = "lstm-course"
 TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE)
 
@@ -80,6 +92,25 @@ def configure(c: Config, root: str, course_id: str = COURSE_ID) -> None:
     c.Exchange.root = str(work / "exchange")
     # Grading kernels run sealed in bubblewrap; LSTM_COURSE_UNSEALED=1 opts out.
     options.apply(c, sealed=options.sealed_by_env())
+
+
+def digest(*folders: Path) -> str:
+    """A digest of every file below `folders`: names and bytes."""
+    found = hashlib.sha256()
+    for root in folders:
+        for path in sorted(Path(root).rglob("*")):
+            skipped = {"__pycache__", ".ipynb_checkpoints"} & set(path.parts)
+            if path.is_file() and not skipped:
+                found.update(str(path.relative_to(root)).encode() + b"\0")
+                found.update(path.read_bytes())
+    return found.hexdigest()
+
+
+def generation(masters: Path, assignment: str) -> Path:
+    """Where an assignment generated from this master, by this nbgrader and this
+    autograder (its options, its code), is kept."""
+    key = digest(Path(masters) / assignment, PACKAGE) + nbgrader.__version__
+    return GENERATED / hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def assignments(masters: Path = MASTERS) -> list[str]:
@@ -142,7 +173,9 @@ class TempCourse:
         self.root = Path(root or tempfile.mkdtemp(prefix="lstm-course-")).resolve()
         (self.root / "exchange").mkdir(parents=True, exist_ok=True)
         self.masters = Path(masters).resolve()
-        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        self._db = self.root / "gradebook.db"
+        self._own_db = db_url is None and not self._db.exists()  # a new sqlite file
+        self.db_url = db_url or f"sqlite:///{self._db}"
         cfg = config(self.root, self.masters, self.db_url, timeout, sealed)
         self.api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         self._generated: set[str] = set()
@@ -161,11 +194,20 @@ class TempCourse:
         return self.root / step / student / assignment
 
     def release(self, assignment: str) -> Path:
-        """Generate the assignment once: gradebook entries, checksums, hidden tests."""
-        if assignment not in self._generated:
+        """Generate the assignment once: gradebook entries, checksums, hidden tests.
+        The first one of a course whose gradebook is its own new file is a copy of
+        an earlier generation where this user's cache holds one (`generation`)."""
+        released = self.root / "release" / assignment
+        if assignment in self._generated:
+            return released / f"{assignment}.ipynb"
+        kept = generation(self.masters, assignment)
+        first = self._own_db and not self._generated
+        if not (first and reuse(kept, self._db, released)):
             run(self.api.generate_assignment(assignment), f"generate {assignment}")
-            self._generated.add(assignment)
-        return self.root / "release" / assignment / f"{assignment}.ipynb"
+            if first:
+                keep(kept, self._db, released)
+        self._generated.add(assignment)
+        return released / f"{assignment}.ipynb"
 
     def submit(self, student: str, assignment: str, notebook: Path) -> Path:
         """Copy a learner's notebook in as `student`'s submission (only read)."""
@@ -204,6 +246,52 @@ class TempCourse:
                 for g in notebook.grades
             ]
         return sorted(cells, key=lambda cell: order.get(cell.grade_id, 0))
+
+
+def reuse(kept: Path, db: Path, released: Path) -> bool:
+    """Copy a kept generation into a new course; False where there is none (or it
+    went meanwhile), and the course is as it was."""
+    try:
+        shutil.copyfile(kept / "gradebook.db", db)
+        shutil.copytree(kept / "release", released)
+        os.utime(kept)
+    except OSError:
+        db.unlink(missing_ok=True)
+        shutil.rmtree(released, ignore_errors=True)
+        return False
+    return True
+
+
+def keep(kept: Path, db: Path, released: Path) -> None:
+    """Put a generation in the cache, whole or not at all, and let go of all but
+    the KEPT most recently used; a cache that cannot be written only means
+    generating again next time."""
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=kept.parent, prefix=".partial-"))
+    except OSError:
+        return
+    try:
+        shutil.copyfile(db, partial / "gradebook.db")
+        shutil.copytree(released, partial / "release")
+        partial.rename(kept)
+    except OSError:  # no room, or another course kept it first
+        shutil.rmtree(partial, ignore_errors=True)
+    prune(kept.parent)
+
+
+def prune(cache: Path) -> None:
+    """Let go of all but the KEPT most recently used generations in `cache`."""
+
+    def used(generation: Path) -> float:
+        try:
+            return generation.stat().st_mtime
+        except OSError:  # gone meanwhile
+            return 0.0
+
+    found = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    for old in sorted(found, key=used)[:-KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def run(result: dict, what: str) -> None:

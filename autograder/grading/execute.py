@@ -35,7 +35,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool
+from traitlets import Bool, default
 
 from autograder import i18n, notebooks
 from autograder.errors import CourseError
@@ -77,6 +77,12 @@ class ResilientExecute(OutputLimit, Execute):
         False,
         help="Run the learner's kernel in bubblewrap (autograder/sealed/sandbox.py).",
     ).tag(config=True)
+
+    @default("shutdown_kernel")
+    def _at_once(self) -> str:
+        """Once every cell has run nothing of the kernel is needed: it is ended at
+        once, not given time for its atexit hooks (over half a second with torch)."""
+        return "immediate"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
