@@ -6,18 +6,20 @@ falling back to DejaVu Sans for the symbols Nanum lacks. Nanum must come first: 
 plain text around `$math$` in a label, and the ticks of a log axis ($10^{-3}$), are
 drawn with the first font alone. Nanum has no minus sign (U+2212), which those ticks
 need, so the font used is a local copy of Nanum Gothic whose minus is its en dash,
-made once per machine (and per sealed kernel) with fontTools, matplotlib's own
-dependency. Nanum's arrows have hairline shafts that vanish at a figure's size
-("8 → 1" reads "8 ›1"), so the copy draws its arrows (U+2190–U+21FF) with DejaVu
-Sans's, which matplotlib ships. Nothing is downloaded or committed.
+made once per user with fontTools, matplotlib's own dependency, and kept in the
+course's cache (a sealed kernel gets a copy). Nanum's arrows have hairline shafts
+that vanish at a figure's size ("8 → 1" reads "8 ›1"), so the copy draws its
+arrows (U+2190–U+21FF) with DejaVu Sans's, which matplotlib ships. Nothing is
+downloaded or committed.
 """
 
 from __future__ import annotations
 
 import glob
 import sys
-import tempfile
 from pathlib import Path
+
+from autograder.settings import CACHE
 
 SOURCES = {"ko": "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"}
 INSTALL = {"ko": "sudo apt install fonts-nanum"}
@@ -25,6 +27,7 @@ FAMILY = "Course Gothic"  # the local copy's name (a modified font takes its own
 MINUS, EN_DASH = 0x2212, 0x2013
 ARROWS = range(0x2190, 0x2200)  # drawn with DejaVu Sans's glyphs in the local copy
 VERSION = 2  # of the local copy: a change to what it holds makes a new one
+COPIES = CACHE / "fonts"  # the local copies
 
 
 def arrow_donor() -> Path:
@@ -61,8 +64,7 @@ def borrow_arrows(font, donor_path: Path) -> None:
 def course_copy(source: Path) -> Path:
     """A copy of `source` under FAMILY that draws U+2212 with its en dash and its
     arrows with DejaVu Sans's, made once (VERSION names what it holds)."""
-    target = Path(tempfile.gettempdir()) / "lstm-course-fonts"
-    target = target / f"{source.stem}-v{VERSION}.ttf"
+    target = COPIES / f"{source.stem}-v{VERSION}.ttf"
     if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     from fontTools.ttLib import TTFont
@@ -85,13 +87,20 @@ def course_copy(source: Path) -> Path:
     return target
 
 
+def copies(lang: str | None) -> list[Path]:
+    """The local copies `lang`'s figures draw with, made now where missing: none
+    where it needs no font of its own, or its font is not installed."""
+    found = glob.glob(SOURCES[lang]) if lang in SOURCES else []
+    return [course_copy(Path(found[0]))] if found else []
+
+
 def use_language(lang: str) -> str | None:
     """Make matplotlib draw `lang`'s text; return a warning when its font is
     missing (None when all is well, or `lang` needs no font of its own)."""
     if lang not in SOURCES:
         return None
-    found = glob.glob(SOURCES[lang])
-    if not found:
+    drawn = copies(lang)
+    if not drawn:
         return (
             f"no Korean font ({SOURCES[lang]}) for the figures: {INSTALL[lang]}, "
             "then restart the kernel"
@@ -99,7 +108,7 @@ def use_language(lang: str) -> str | None:
     import matplotlib
     from matplotlib import font_manager
 
-    font_manager.fontManager.addfont(str(course_copy(Path(found[0]))))
+    font_manager.fontManager.addfont(str(drawn[0]))
     matplotlib.rcParams["font.family"] = [FAMILY, "DejaVu Sans"]
     return None
 

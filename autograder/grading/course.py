@@ -48,11 +48,7 @@ RELEASE = ROOT / "notebooks"
 WORK = ROOT / ".course"
 # Generated assignments (gradebook and release) kept for the next private course, in
 # this user's cache folder, by `generation`: the KEPT most recently used.
-GENERATED = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    / "lstm-course"
-    / "generated"
-)
+GENERATED = settings.CACHE / "generated"
 KEPT = 32
 COURSE_ID = "lstm-course"
 TRANSLATED = tuple(lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE)

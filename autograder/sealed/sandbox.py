@@ -33,7 +33,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder import settings
+from autograder import fonts, i18n, settings
 from autograder.sealed import bounds
 
 BWRAP = "bwrap"
@@ -237,13 +237,21 @@ def copy_folder(source: Path, scratch: Path) -> None:
     )
 
 
-def font_lists() -> list[Path]:
-    """matplotlib's font lists in this user's cache (matplotlib's own rule for
-    where): copied into each scratch, a kernel that plots need not spend a second
-    rebuilding one. Built by matplotlib on the host, never by a graded kernel."""
+def cached_fonts(lang: str | None) -> list[tuple[Path, str]]:
+    """What a kernel that plots would spend seconds making, from this user's
+    caches, each with where it goes below the kernel's HOME: matplotlib's font
+    lists (matplotlib's own rule for where; built by matplotlib on the host, never
+    by a graded kernel) and the course's copies of `lang`'s fonts (made here, once:
+    `fonts.copies`)."""
     home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    cache = Path(os.environ.get("MPLCONFIGDIR") or Path(home) / "matplotlib")
-    return sorted(cache.glob("fontlist-v*.json"))
+    lists = Path(os.environ.get("MPLCONFIGDIR") or Path(home) / "matplotlib")
+    found = [
+        (path, f".cache/matplotlib/{path.name}")
+        for path in sorted(lists.glob("fontlist-v*.json"))
+    ]
+    copies = fonts.copies(lang)
+    found += [(path, f".cache/lstm-course/fonts/{path.name}") for path in copies]
+    return found
 
 
 def private_root() -> str | None:
@@ -310,10 +318,9 @@ class SealedKernelManager(AsyncKernelManager):
         self._seed = Path(tempfile.mkdtemp(dir=self._private, prefix="seed-"))
         if kw.get("cwd"):
             copy_folder(Path(kw["cwd"]).resolve(), self._seed)
-        fonts = self._seed / ".cache" / "matplotlib"
-        for font_list in font_lists():
-            fonts.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(font_list, fonts / font_list.name)
+        for path, inside in cached_fonts((kw.get("env") or {}).get(i18n.ENV)):
+            (self._seed / inside).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, self._seed / inside)
         where = place()
         assert not isinstance(where, str)
         self._cgroup = bounds.Cgroup(where)
