@@ -101,13 +101,18 @@ class ResilientExecute(OutputLimit, Execute):
             if argument not in self.extra_arguments:
                 self.extra_arguments = [*self.extra_arguments, argument]
         super().start_new_kernel(**kwargs)
+        try:  # while the kernel boots
+            self._prepare_tests()
+        except BaseException:
+            self._cleanup_kernel()
+            raise
+
+    def _prepare_tests(self) -> None:
+        """Before any cell runs: the runner of the test cells, and the rule's
+        static half read over the learner's notebook."""
         if self.trusted_tests and self._tests is None:
-            try:  # while the kernel boots; before any cell runs
-                self._tests = self.trusted_runner(self.resources)
-                self._tests.read(self.nb)  # the rule's static half
-            except BaseException:
-                self._cleanup_kernel()
-                raise
+            self._tests = self.trusted_runner(self.resources)
+            self._tests.read(self.nb)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         with i18n.use(i18n.of_notebook(nb)):  # feedback in the notebook's language
@@ -116,7 +121,7 @@ class ResilientExecute(OutputLimit, Execute):
     def _preprocess(self, nb: NotebookNode, resources=None, km=None):
         self._killers: set[int] = set()
         self._link: remote.Link | None = None
-        self._tests: trusted.TrustedTests | None = None  # made by start_new_kernel
+        self._tests: trusted.TrustedTests | None = None  # see _prepare_tests
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
@@ -138,6 +143,7 @@ class ResilientExecute(OutputLimit, Execute):
         return trusted.TrustedTests(notebooks.read(master), master.parent)
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
+        self._prepare_tests()  # made as the kernel started, unless it was given
         try:
             if self._tests is not None and is_test(cell):
                 cell = self._run_trusted(cell, index)
