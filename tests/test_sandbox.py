@@ -408,3 +408,41 @@ def test_scratch_copy_leaves_out_notebooks_and_the_course(tmp_path):
     assert (tmp_path / "copy" / "link").is_symlink()
     sandbox.copy_folder(ROOT, tmp_path / "course")
     assert not (tmp_path / "course").exists()
+
+
+def test_files_beside_a_submitted_notebook_never_reach_its_kernel(tmp_path):
+    """A submission's folder may hold more than its notebook (nbgrader collects it
+    whole): IPython startup files, a module named like the library's. None of it
+    is code the screen read, so a sealed kernel starts in the master's folder: its
+    answers that lean on them fail, and the master's own files are there."""
+    fixture = "00_fixture"
+    with course.TempCourse(FIXTURE_MASTERS, timeout=30) as temp:
+        release = nbformat.read(temp.release(fixture), as_version=4)
+        for cell in release.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade_id") == "scale":
+                cell.source = "def scale(x, k):\n    return helped_scale(x, k)"
+            if meta.get("grade_id") == "squash":
+                cell.source = (
+                    "import statistics\n\ndef squash(x):\n"
+                    "    return statistics.squashed(x)"
+                )
+        folder = temp.path("submitted", "mallory", fixture)
+        startup = folder / ".ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True)
+        (startup / "00-help.py").write_text(
+            "import builtins\nbuiltins.helped_scale = lambda x, k: x * k\n"
+        )
+        (folder / "statistics.py").write_text(
+            "import torch\n\ndef squashed(x):\n"
+            "    return torch.sigmoid(torch.tanh(x))\n"
+        )
+        nbformat.write(release, folder / f"{fixture}.ipynb")
+        assert temp.autograde("mallory", fixture) == ""
+        scores = {g.grade_id: g.score for g in temp.grades("mallory", fixture)}
+    assert scores == {
+        "test-scale": 0,
+        "test-scale-hidden": 0,
+        "test-squash": 0,
+        "test-squash-hidden": 0,
+    }

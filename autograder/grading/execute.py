@@ -94,6 +94,11 @@ class ResilientExecute(OutputLimit, Execute):
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         # The kernel speaks the notebook's language (a Korean edition's "ko").
         kwargs.setdefault("env", {**os.environ, i18n.ENV: i18n.current()})
+        # A sealed kernel's folder is seeded from the master's folder, never the
+        # submission's: files beside a submitted notebook (IPython startup files,
+        # modules named like the library's, a matplotlibrc) are code no one read.
+        if self.sealed:
+            kwargs.setdefault("cwd", str(self.master().parent))
         # A one-line cell `run x.py` or `sx cmd` would run as a magic: only what
         # autograder.sealed.screen reads runs (its magics written `%`, `!`). And
         # torch's fused operators are Python stand-ins before any cell runs (ARM).
@@ -111,7 +116,7 @@ class ResilientExecute(OutputLimit, Execute):
         """Before any cell runs: the runner of the test cells, and the rule's
         static half read over the learner's notebook."""
         if self.trusted_tests and self._tests is None:
-            self._tests = self.trusted_runner(self.resources)
+            self._tests = self.trusted_runner()
             self._tests.read(self.nb)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
@@ -129,17 +134,21 @@ class ResilientExecute(OutputLimit, Execute):
         incidents.record(nb, self._tests.incidents if self._tests else [])
         return nb, resources
 
-    def trusted_runner(self, resources) -> trusted.TrustedTests:
+    def master(self) -> Path:
+        """The master of the notebook being graded (nbgrader's source)."""
+        ids = (self.resources or {}).get("nbgrader", {})
+        assignment, notebook = ids.get("assignment"), ids.get("notebook")
+        if not assignment:
+            raise CourseError("grading needs nbgrader's assignment id")
+        course = CourseDirectory(config=self.config)
+        folder = course.format_path(course.source_directory, ".", assignment)
+        return Path(folder) / f"{notebook}.ipynb"
+
+    def trusted_runner(self) -> trusted.TrustedTests:
         """The runner of this notebook's test cells, from its master."""
         from autograder.sealed import trusted
 
-        ids = (resources or {}).get("nbgrader", {})
-        assignment, notebook = ids.get("assignment"), ids.get("notebook")
-        if not assignment:
-            raise CourseError("trusted tests need nbgrader's assignment id")
-        course = CourseDirectory(config=self.config)
-        folder = course.format_path(course.source_directory, ".", assignment)
-        master = Path(folder) / f"{notebook}.ipynb"
+        master = self.master()
         return trusted.TrustedTests(notebooks.read(master), master.parent)
 
     def preprocess_cell(self, cell: NotebookNode, resources, index: int):
