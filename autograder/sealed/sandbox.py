@@ -5,7 +5,8 @@ PID, network, IPC and UTS namespaces. Visible inside, read-only: the system (/us
 and a few files of /etc), the Python environment, and the two public course
 packages (`autograder`, `lstm_ref`). Writable: one tmpfs of `settings.DISK_LIMIT`
 bytes at /home, holding the kernel's working directory and HOME (seeded with a
-copy of the notebook's folder, without notebooks), /tmp and /dev/shm (links into
+copy of the folder it is started in, without notebooks: for grading, the
+master's, autograder/grading/execute.py), /tmp and /dev/shm (links into
 it): writing past it is ENOSPC, and nothing of it reaches the host's disk. Also
 writable, the folder of this kernel's own ZMQ sockets, in the host's /dev/shm
 (its pages count against the sandbox's memory). Nothing else of the host: no
