@@ -113,3 +113,12 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path, monkeypatch):
     monkeypatch.setattr(course, "GENERATED", blocked / "generated")
     masters = masters_copy(tmp_path)
     assert [generated(masters, monkeypatch)[2] for _ in "ab"] == [1, 1]
+
+
+def test_a_kept_generation_is_its_users_alone(cache, tmp_path, monkeypatch):
+    """Its gradebook holds the hidden tests: on a shared machine (the hub) no other
+    user may read it."""
+    masters = masters_copy(tmp_path)
+    generated(masters, monkeypatch)
+    kept = course.generation(masters, FIXTURE)
+    assert kept.stat().st_mode & 0o077 == 0
